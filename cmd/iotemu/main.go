@@ -1,0 +1,72 @@
+// Command iotemu is a local emulator of AWS IoT Core's custom authentication.
+//
+//	iotemu serve [-config FILE] [-data-dir DIR]   run the emulator (embedded default config without -config)
+//	iotemu sign -token TOKEN [-key NAME]          sign a token with a generated signing key
+//	iotemu config                                 print the embedded default configuration
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "iotemu:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `usage: iotemu <command> [flags]
+
+commands:
+  serve    run the emulator (the embedded default configuration unless -config is given)
+  sign     sign a token with a signing key the emulator generated
+  config   print the embedded default configuration
+
+Run "iotemu <command> -h" for a command's flags.
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "sign":
+		return sign(args[1:], stdout, stderr)
+	case "config":
+		_, err := stdout.Write(defaultConfigYAML())
+		return err
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// defaultDataDir is where serve keeps its CA and generated keys unless told otherwise:
+// $XDG_DATA_HOME/iotemu, else ~/.local/share/iotemu.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "iotemu")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "iotemu")
+	}
+	return "iotemu-data"
+}

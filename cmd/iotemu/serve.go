@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/iotemu/iotemu/emulator"
+)
+
+func defaultConfigYAML() []byte { return emulator.DefaultYAML() }
+
+// loadConfig reads -config, or the embedded default, and applies -data-dir.
+func loadConfig(path, dataDir string) (emulator.Config, error) {
+	cfg := emulator.DefaultConfig()
+	if path != "" {
+		var err error
+		if cfg, err = emulator.LoadConfig(path); err != nil {
+			return cfg, err
+		}
+	}
+	switch {
+	case dataDir != "":
+		cfg.DataDir = dataDir
+	case cfg.DataDir == "":
+		cfg.DataDir = defaultDataDir()
+	}
+	return cfg, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration `file` (default: the embedded default, see \"iotemu config\")")
+	dataDir := fs.String("data-dir", "", "`directory` for the CA and generated keys (default: dataDir from the config, else "+defaultDataDir()+")")
+	verbose := fs.Bool("v", false, "log the emulator's own diagnostics to stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath, *dataDir)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	emu, err := emulator.Start(cfg, emulator.Options{
+		Stdout: stdout,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		return err
+	}
+	defer emu.Close()
+	caFile := filepath.Join(emu.Config().DataDir, "ca.pem")
+	if err := emu.WriteCAFile(caFile); err != nil {
+		return err
+	}
+	printBanner(stdout, emu, caFile)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "iotemu: shutting down")
+	return nil
+}
+
+// printBanner tells a new user where everything is and gives commands that work as printed.
+func printBanner(w io.Writer, emu *emulator.Emulator, caFile string) {
+	cfg := emu.Config()
+	fmt.Fprintf(w, "iotemu: AWS IoT Core custom authentication emulator\n")
+	fmt.Fprintf(w, "  account %s, region %s\n", cfg.AccountID, cfg.Region)
+	fmt.Fprintf(w, "  data endpoint   %s (legacy: %s)\n", emu.Endpoint(), emu.Endpoints()[1])
+	for _, p := range []struct {
+		port emulator.Port
+		what string
+	}{
+		{emulator.Port443, "MQTT with custom auth (ALPN mqtt), HTTPS"},
+		{emulator.Port8883, "MQTT with X.509 client certificates"},
+		{emulator.Port8443, "HTTPS with X.509 client certificates"},
+	} {
+		if a := emu.Addr(p.port); a != nil {
+			fmt.Fprintf(w, "  port %-5s -> %-16s %s\n", p.port, a, p.what)
+		}
+	}
+	proxy := emu.ProxyAddr()
+	if proxy != nil {
+		fmt.Fprintf(w, "  SOCKS5 proxy    %s (resolves every name to this emulator)\n", proxy)
+	}
+	fmt.Fprintf(w, "  CA certificate  %s\n", caFile)
+
+	demo, ok := demoAuthorizer(cfg)
+	if !ok {
+		fmt.Fprintln(w)
+		return
+	}
+	sig, err := emu.SignToken(demo.keyName, emulator.DemoToken)
+	if err != nil {
+		return
+	}
+	user := fmt.Sprintf("demo?x-amz-customauthorizer-name=%s&%s=%s&x-amz-customauthorizer-signature=%s",
+		demo.name, demo.tokenKey, emulator.DemoToken, url.QueryEscape(sig))
+	var conn string
+	if proxy != nil {
+		// The proxy lets the client use the endpoint name itself, which is what it sends as SNI.
+		conn = fmt.Sprintf("--proxy socks5h://%s -h %s -p 443", proxy, emu.Endpoint())
+	} else {
+		a := emu.Addr(emulator.Port443).String()
+		i := strings.LastIndex(a, ":")
+		conn = fmt.Sprintf("-h %s -p %s", a[:i], a[i+1:])
+	}
+	common := fmt.Sprintf("%s --cafile %s --tls-alpn mqtt -u '%s'", conn, caFile, user)
+	fmt.Fprintf(w, "\nTry it with the demo authorizer %q (token %q, signed with the generated key %q):\n", demo.name, emulator.DemoToken, demo.keyName)
+	fmt.Fprintf(w, "  mosquitto_sub %s -i demo-sub -t demo/hello -v\n", common)
+	fmt.Fprintf(w, "  mosquitto_pub %s -i demo-pub -t demo/hello -m 'hello from iotemu'\n", common)
+	fmt.Fprintf(w, "Change the token and the signature no longer matches: the connection is refused and logged.\n\n")
+}
+
+type demoInfo struct{ name, tokenKey, keyName string }
+
+// demoAuthorizer finds an authorizer backed by the demo function with a generated key.
+func demoAuthorizer(cfg emulator.Config) (demoInfo, bool) {
+	demoFuncs := map[string]bool{}
+	for _, f := range cfg.Functions {
+		if f.Kind == emulator.KindDemo {
+			demoFuncs[f.Name] = true
+		}
+	}
+	for _, a := range cfg.Authorizers {
+		if !strings.HasSuffix(a.FunctionARN, ":function:"+lastSegment(a.FunctionARN)) || !demoFuncs[lastSegment(a.FunctionARN)] || a.SigningDisabled {
+			continue
+		}
+		for _, v := range a.TokenSigningPublicKeys {
+			if name, ok := strings.CutPrefix(v, "generated:"); ok {
+				return demoInfo{name: a.Name, tokenKey: a.TokenKeyName, keyName: name}, true
+			}
+		}
+	}
+	return demoInfo{}, false
+}
+
+func lastSegment(arn string) string { return arn[strings.LastIndex(arn, ":")+1:] }

@@ -1,0 +1,246 @@
+package emulator
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/iotemu/iotemu/emulator/customauth"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultYAML returns the embedded default configuration that `iotemu serve` runs without a
+// config file.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Config describes one emulated AWS account's IoT data endpoint. The same type is read from
+// YAML (field names as in the YAML keys) and built in Go.
+type Config struct {
+	// AccountID is the 12-digit AWS account (default 123456789012).
+	AccountID string `yaml:"accountId"`
+	// Region is the AWS region (default us-east-1).
+	Region string `yaml:"region"`
+	// EndpointPrefix is the account-specific part of the data endpoint: the endpoint is
+	// PREFIX-ats.iot.REGION.amazonaws.com, and PREFIX.iot.REGION.amazonaws.com is the legacy one.
+	EndpointPrefix string `yaml:"endpointPrefix"`
+	// Listen binds each logical AWS port to a local address.
+	Listen Listen `yaml:"listen"`
+	// DataDir keeps the CA and generated signing keys across runs. Empty: everything lives in
+	// memory and is made anew at each start.
+	DataDir string `yaml:"dataDir"`
+	// Authorizers are the account's custom authorizers.
+	Authorizers []Authorizer `yaml:"authorizers"`
+	// DefaultAuthorizer names the authorizer used when a device names none.
+	DefaultAuthorizer string `yaml:"defaultAuthorizer"`
+	// Functions are the Lambda functions authorizers invoke.
+	Functions []Function `yaml:"functions"`
+	// Log chooses where events and traces go.
+	Log LogConfig `yaml:"log"`
+	// HandshakeTimeout bounds the TLS handshake, and FirstPacketTimeout the wait for the first
+	// MQTT packet, so that a silent client cannot hold a socket (default 10 s each).
+	HandshakeTimeout   time.Duration `yaml:"handshakeTimeout"`
+	FirstPacketTimeout time.Duration `yaml:"firstPacketTimeout"`
+
+	// baseDir resolves relative paths of a config file.
+	baseDir string
+}
+
+// Listen maps the logical ports of the data endpoint to local addresses. An empty address
+// means 127.0.0.1 with a free port; "off" leaves the role unserved.
+type Listen struct {
+	MQTT443  string `yaml:"443"`
+	MQTT8883 string `yaml:"8883"`
+	HTTP8443 string `yaml:"8443"`
+	// Proxy is a SOCKS5 proxy that resolves every host name to this emulator, so that clients
+	// can connect by the real endpoint name (and send it as SNI) without DNS changes. Empty:
+	// no proxy.
+	Proxy string `yaml:"proxy"`
+}
+
+// Authorizer is an AWS IoT custom authorizer, with the field names of AWS's
+// DescribeAuthorizer output.
+type Authorizer struct {
+	Name        string `yaml:"authorizerName"`
+	FunctionARN string `yaml:"authorizerFunctionArn"`
+	// TokenKeyName names the parameter that carries the token.
+	TokenKeyName string `yaml:"tokenKeyName"`
+	// TokenSigningPublicKeys maps key names to an RSA public key: PEM text, a path to a PEM file
+	// (a public key, or a private key whose public half is used), or "generated:NAME" for a key
+	// pair NAME.pem that the emulator creates in DataDir when missing.
+	TokenSigningPublicKeys map[string]string `yaml:"tokenSigningPublicKeys"`
+	// Status is ACTIVE (default) or INACTIVE.
+	Status               string `yaml:"status"`
+	SigningDisabled      bool   `yaml:"signingDisabled"`
+	EnableCachingForHTTP bool   `yaml:"enableCachingForHttp"`
+}
+
+// Function is a Lambda function an authorizer can invoke.
+type Function struct {
+	// Name is the function name; its ARN is arn:aws:lambda:REGION:ACCOUNT:function:NAME.
+	Name string `yaml:"name"`
+	// Kind is "go" (Handler, from the Go API) or "demo" (the built-in demo authorizer).
+	Kind string `yaml:"kind"`
+	// Handler is the in-process handler for kind "go": anything aws-lambda-go's lambda.Start
+	// accepts.
+	Handler any `yaml:"-"`
+}
+
+// LogConfig chooses the log sinks.
+type LogConfig struct {
+	// Format of standard output: "text" (for humans, default), "json" (AWS's JSON lines), or
+	// "off".
+	Format string `yaml:"format"`
+	// File, when set, receives every event and trace as JSON lines.
+	File string `yaml:"file"`
+}
+
+// Function kinds.
+const (
+	KindGo   = "go"
+	KindDemo = "demo"
+)
+
+// ParseConfig decodes a YAML configuration strictly: an unknown key or a wrong type is an
+// error that names its line. name is used in messages and to resolve relative paths.
+func ParseConfig(name string, data []byte) (Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if name != "" {
+		cfg.baseDir = filepath.Dir(name)
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// LoadConfig reads and decodes a YAML configuration file.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("load config: %w", err)
+	}
+	return ParseConfig(path, data)
+}
+
+// DefaultConfig returns the embedded default configuration: account 123456789012 in
+// us-east-1 with the built-in demo authorizer.
+func DefaultConfig() Config {
+	cfg, err := ParseConfig("", defaultYAML)
+	if err != nil {
+		panic("embedded default config: " + err.Error()) // a test covers it
+	}
+	return cfg
+}
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	prefixRE  = regexp.MustCompile(`^[a-z0-9]{1,63}$`)
+)
+
+// withDefaults fills what the user left out.
+func (c Config) withDefaults() Config {
+	if c.AccountID == "" {
+		c.AccountID = "123456789012"
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.EndpointPrefix == "" {
+		c.EndpointPrefix = "a1b2c3d4e5f6g7"
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = 10 * time.Second
+	}
+	if c.FirstPacketTimeout == 0 {
+		c.FirstPacketTimeout = 10 * time.Second
+	}
+	for i := range c.Authorizers {
+		if c.Authorizers[i].Status == "" {
+			c.Authorizers[i].Status = string(customauth.StatusActive)
+		}
+	}
+	return c
+}
+
+// validate checks what can be checked without touching files.
+func (c Config) validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if !accountRE.MatchString(c.AccountID) {
+		errs = append(errs, fmt.Errorf("accountId %q is not 12 digits", c.AccountID))
+	}
+	if !regionRE.MatchString(c.Region) {
+		errs = append(errs, fmt.Errorf("region %q is not an AWS region name such as us-east-1", c.Region))
+	}
+	if !prefixRE.MatchString(c.EndpointPrefix) {
+		errs = append(errs, fmt.Errorf("endpointPrefix %q must be lowercase letters and digits", c.EndpointPrefix))
+	}
+	switch c.Log.Format {
+	case "", "text", "json", "off":
+	default:
+		errs = append(errs, fmt.Errorf("log.format %q is not text, json or off", c.Log.Format))
+	}
+	functions := map[string]bool{}
+	for i, f := range c.Functions {
+		switch {
+		case f.Name == "":
+			errs = append(errs, fmt.Errorf("functions[%d]: name is empty", i))
+		case functions[f.Name]:
+			errs = append(errs, fmt.Errorf("functions[%d]: function %q declared twice", i, f.Name))
+		}
+		functions[f.Name] = true
+		switch f.Kind {
+		case KindDemo:
+		case KindGo:
+			if f.Handler == nil {
+				errs = append(errs, fmt.Errorf("functions[%d] (%s): kind go needs a Handler (set it from the Go API)", i, f.Name))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("functions[%d] (%s): kind %q is not one of: %s, %s", i, f.Name, f.Kind, KindGo, KindDemo))
+		}
+	}
+	names := map[string]bool{}
+	for i, a := range c.Authorizers {
+		if names[a.Name] {
+			errs = append(errs, fmt.Errorf("authorizers[%d]: authorizer %q declared twice", i, a.Name))
+		}
+		names[a.Name] = true
+		if a.Status != string(customauth.StatusActive) && a.Status != string(customauth.StatusInactive) {
+			errs = append(errs, fmt.Errorf("authorizers[%d] (%s): status %q is not ACTIVE or INACTIVE", i, a.Name, a.Status))
+		}
+		if fn := functionName(a.FunctionARN); !functions[fn] {
+			errs = append(errs, fmt.Errorf("authorizers[%d] (%s): authorizerFunctionArn %q names no function declared under functions", i, a.Name, a.FunctionARN))
+		}
+	}
+	if c.DefaultAuthorizer != "" && !names[c.DefaultAuthorizer] {
+		errs = append(errs, fmt.Errorf("defaultAuthorizer %q is not one of the authorizers", c.DefaultAuthorizer))
+	}
+	return errors.Join(errs...)
+}
+
+// functionName returns the function name an ARN (or a bare name) refers to:
+// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER].
+func functionName(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" {
+		return parts[6]
+	}
+	return arn
+}

@@ -1,0 +1,89 @@
+package customauth
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Errors returned by VerifySignature, wrapped with details.
+var (
+	// ErrSignatureEncoding means the signature is not standard base64 with padding.
+	ErrSignatureEncoding = errors.New("signature is not valid base64")
+	// ErrSignatureMismatch means no configured key verifies the signature over the token.
+	ErrSignatureMismatch = errors.New("signature does not verify")
+)
+
+// Sign signs token as a device or its backend does for AWS IoT: RSA PKCS#1 v1.5 over the
+// SHA-256 of exactly the token bytes, returned as standard base64 with padding. Put it in a
+// query string URL-encoded (url.QueryEscape); in an HTTP header, as is.
+func Sign(key *rsa.PrivateKey, token string) (string, error) {
+	sum := sha256.Sum256([]byte(token))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// VerifySignature checks signature (standard base64 with padding, already URL-decoded) over
+// token with each key in name order and returns the name of the first key that verifies it.
+// The error wraps ErrSignatureEncoding or ErrSignatureMismatch and says why.
+func VerifySignature(keys map[string]*rsa.PublicKey, token, signature string) (keyName string, err error) {
+	// AWS: the signature travels as standard base64 with padding.
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil {
+		msg := err.Error()
+		if strings.Contains(signature, " ") {
+			// AWS: the documented failure of a signature that was not URL-encoded.
+			msg += "; it contains a space: a '+' was probably read as a space because the signature was not URL-encoded"
+		}
+		return "", fmt.Errorf("%w: %s", ErrSignatureEncoding, msg)
+	}
+	if len(keys) == 0 {
+		return "", fmt.Errorf("%w: the authorizer has no token signing keys", ErrSignatureMismatch)
+	}
+	sum := sha256.Sum256([]byte(token))
+	names := slices.Sorted(maps.Keys(keys))
+	// AWS (inferred): any of the configured keys may verify the signature (key rotation).
+	for _, name := range names {
+		if k := keys[name]; k != nil && rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig) == nil {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%w: none of the keys %q verifies a %d-byte RSA PKCS#1 v1.5 SHA-256 signature over the %d-byte token (signed with another key, or over another value than the token)",
+		ErrSignatureMismatch, names, len(sig), len(token))
+}
+
+// ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX) block holding an RSA key of at least
+// 2048 bits, the only kind AWS IoT accepts as a token signing key.
+func ParsePublicKeyPEM(pemText string) (*rsa.PublicKey, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, errors.New("no PEM block found")
+	}
+	if block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("PEM block is %q, want \"PUBLIC KEY\"", truncate(block.Type))
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	rsaKey, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("public key is %T, want RSA", pub)
+	}
+	// AWS: RSA keys of at least 2048 bits.
+	if bits := rsaKey.N.BitLen(); bits < MinRSAKeyBits {
+		return nil, fmt.Errorf("RSA key has %d bits, at least %d required", bits, MinRSAKeyBits)
+	}
+	return rsaKey, nil
+}

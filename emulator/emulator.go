@@ -1,0 +1,334 @@
+// Package emulator runs a local stand-in for the AWS IoT Core data endpoint with custom
+// authentication: TLS listeners that apply AWS's SNI, ALPN and port rules, the account's
+// custom authorizers, and an MQTT broker that enforces the policies they return.
+//
+// Start one in a test the way net/http/httptest starts a server:
+//
+//	emu := emulator.NewTest(t, emulator.Config{...})
+//	opts := mqtt.NewClientOptions().AddBroker("tls://" + emu.Addr(emulator.Port443).String())
+//	opts.SetTLSConfig(emu.ClientTLSConfig())
+package emulator
+
+import (
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/emulator/iotlog"
+	"github.com/iotemu/iotemu/internal/broker"
+	"github.com/iotemu/iotemu/internal/certs"
+	"github.com/iotemu/iotemu/internal/gateway"
+	"github.com/iotemu/iotemu/internal/socks"
+	"github.com/iotemu/iotemu/lambdarunner"
+)
+
+// Port is a logical port of the AWS IoT data endpoint.
+type Port = gateway.Role
+
+// The logical ports.
+const (
+	Port443  = gateway.Role443
+	Port8883 = gateway.Role8883
+	Port8443 = gateway.Role8443
+)
+
+// Options are the parts of an emulator's setup that are not configuration.
+type Options struct {
+	// Stdout receives the human or JSON log stream chosen by Config.Log.Format (default: none).
+	Stdout io.Writer
+	// Logger receives the emulator's own diagnostics (default: discarded).
+	Logger *slog.Logger
+}
+
+// Emulator is a running emulated data endpoint.
+type Emulator struct {
+	cfg      Config
+	ca       *certs.CA
+	gw       *gateway.Gateway
+	broker   *broker.Broker
+	proxy    *socks.Server
+	registry *registry
+	keys     *keyring
+	log      *iotlog.Logger
+	memory   *iotlog.Memory
+	closers  []io.Closer
+}
+
+// Start validates cfg, binds every listener and starts serving. Close releases everything.
+func Start(cfg Config, opts Options) (_ *Emulator, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("emulator config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Emulator{cfg: cfg, memory: iotlog.NewMemory()}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	if err := e.setupLog(opts.Stdout); err != nil {
+		return nil, err
+	}
+	if cfg.DataDir != "" {
+		e.ca, err = certs.LoadOrCreateCA(cfg.DataDir)
+	} else {
+		e.ca, err = certs.NewCA()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := e.setupRegistry(); err != nil {
+		return nil, err
+	}
+	cert, err := e.ca.Issue(append(e.Endpoints(), "*.iot."+cfg.Region+".amazonaws.com", "localhost"), []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
+	if err != nil {
+		return nil, err
+	}
+	e.broker, err = broker.New(broker.Config{
+		Region:             cfg.Region,
+		AccountID:          cfg.AccountID,
+		Auth:               &customauth.Authenticator{Registry: e.registry},
+		Log:                e.log,
+		FirstPacketTimeout: cfg.FirstPacketTimeout,
+		Logger:             opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.gw, err = gateway.Start(gateway.Config{
+		Listen:           cfg.Listen.addrs(),
+		Certificate:      cert,
+		Endpoints:        e.Endpoints(),
+		MQTT:             e.broker.ServeConn,
+		Refused:          e.refused,
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		Logger:           opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Listen.Proxy != "" {
+		ports := map[string]string{}
+		for _, role := range gateway.Roles {
+			if a := e.gw.Addr(role); a != nil {
+				ports[string(role)] = a.String()
+			}
+		}
+		e.proxy, err = socks.Listen(cfg.Listen.Proxy, ports, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (e *Emulator) setupLog(stdout io.Writer) error {
+	sinks := []iotlog.Sink{e.memory}
+	if stdout != nil {
+		switch e.cfg.Log.Format {
+		case "", "text":
+			sinks = append(sinks, iotlog.NewTextSink(stdout))
+		case "json":
+			sinks = append(sinks, iotlog.NewJSONSink(stdout))
+		}
+	}
+	if e.cfg.Log.File != "" {
+		f, err := iotlog.OpenFile(e.path(e.cfg.Log.File))
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, f)
+		sinks = append(sinks, f)
+	}
+	e.log = iotlog.New(sinks...)
+	return nil
+}
+
+func (e *Emulator) setupRegistry() error {
+	e.keys = &keyring{baseDir: e.cfg.baseDir, dataDir: e.cfg.DataDir, private: map[string]*rsa.PrivateKey{}}
+	e.registry = &registry{authorizers: map[string]*customauth.Authorizer{}, functions: map[string]lambdarunner.Invoker{}}
+	for _, f := range e.cfg.Functions {
+		handler := f.Handler
+		if f.Kind == KindDemo {
+			handler = demoAuthorizer(e.cfg.Region, e.cfg.AccountID)
+		}
+		inv, err := lambdarunner.NewInProcess(handler)
+		if err != nil {
+			return fmt.Errorf("function %s: %w", f.Name, err)
+		}
+		e.registry.functions[f.Name] = inv
+	}
+	for _, a := range e.cfg.Authorizers {
+		ca := &customauth.Authorizer{
+			Name:                 a.Name,
+			FunctionARN:          a.FunctionARN,
+			TokenKeyName:         a.TokenKeyName,
+			SigningDisabled:      a.SigningDisabled,
+			Status:               customauth.Status(a.Status),
+			EnableCachingForHTTP: a.EnableCachingForHTTP,
+		}
+		if len(a.TokenSigningPublicKeys) > 0 {
+			ca.TokenSigningPublicKeys = map[string]string{}
+		}
+		for name, value := range a.TokenSigningPublicKeys {
+			pemText, err := e.keys.publicPEM(value)
+			if err != nil {
+				return fmt.Errorf("authorizer %s: key %s: %w", a.Name, name, err)
+			}
+			ca.TokenSigningPublicKeys[name] = pemText
+		}
+		if err := ca.Validate(); err != nil {
+			return fmt.Errorf("authorizer %s: %w", a.Name, err)
+		}
+		e.registry.setAuthorizer(ca)
+	}
+	e.registry.setDefault(e.cfg.DefaultAuthorizer)
+	return nil
+}
+
+// refused logs a connection the gateway closed on one of AWS's TLS-layer rules.
+func (e *Emulator) refused(r gateway.Refusal) {
+	addr := r.Info.Remote.Addr().Unmap().String()
+	e.log.Trace(iotlog.Trace{Step: "tls", Message: r.Message, Data: map[string]any{"sourceIp": addr, "sourcePort": r.Info.Remote.Port(), "port": string(r.Info.Role), "sni": r.Info.ServerName, "alpn": r.Info.OfferedALPN}})
+	if r.Code == gateway.RefuseWrongSNI {
+		// AWS: an SNI that names no endpoint of the account is logged as SNI_MISUSED (never
+		// when no SNI was sent).
+		e.log.Event(iotlog.Event{
+			AccountID:          e.cfg.AccountID,
+			EventType:          iotlog.EventAuthNError,
+			Status:             iotlog.StatusFailure,
+			Protocol:           "MQTT",
+			SourceIP:           addr,
+			SourcePort:         int(r.Info.Remote.Port()),
+			Reason:             iotlog.ReasonSNIMisused,
+			Details:            "SNI does not match an endpoint of this account",
+			AuthenticationType: iotlog.AuthenticationTypeCustomAuth,
+			ServerName:         r.Info.ServerName,
+		})
+	}
+}
+
+// path resolves a path from the configuration file's directory.
+func (e *Emulator) path(p string) string {
+	if filepath.IsAbs(p) || e.cfg.baseDir == "" {
+		return p
+	}
+	return filepath.Join(e.cfg.baseDir, p)
+}
+
+// Close stops every listener and disconnects every client.
+func (e *Emulator) Close() error {
+	var errs []error
+	if e.proxy != nil {
+		errs = append(errs, e.proxy.Close())
+	}
+	if e.gw != nil {
+		errs = append(errs, e.gw.Close())
+	}
+	if e.broker != nil {
+		errs = append(errs, e.broker.Close())
+	}
+	for _, c := range slices.Backward(e.closers) {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (e *Emulator) Config() Config { return e.cfg }
+
+// Endpoint returns the data endpoint, PREFIX-ats.iot.REGION.amazonaws.com.
+func (e *Emulator) Endpoint() string {
+	return e.cfg.EndpointPrefix + "-ats.iot." + e.cfg.Region + ".amazonaws.com"
+}
+
+// Endpoints returns every name the data endpoint answers to: the ATS endpoint first, then the
+// legacy (VeriSign) one.
+func (e *Emulator) Endpoints() []string {
+	return []string{e.Endpoint(), e.cfg.EndpointPrefix + ".iot." + e.cfg.Region + ".amazonaws.com"}
+}
+
+// Addr returns the local address serving a logical port, or nil when it is not served.
+func (e *Emulator) Addr(p Port) net.Addr { return e.gw.Addr(p) }
+
+// ProxyAddr returns the SOCKS5 proxy's address, or nil when there is none.
+func (e *Emulator) ProxyAddr() net.Addr {
+	if e.proxy == nil {
+		return nil
+	}
+	return e.proxy.Addr()
+}
+
+// CAPEM returns the emulator's CA certificate in PEM form.
+func (e *Emulator) CAPEM() []byte { return e.ca.PEM() }
+
+// CACertPool returns a pool that trusts the emulator's CA.
+func (e *Emulator) CACertPool() *x509.CertPool { return e.ca.Pool() }
+
+// WriteCAFile writes the CA certificate to path, for clients that want a file (mosquitto's
+// --cafile, curl's --cacert).
+func (e *Emulator) WriteCAFile(path string) error {
+	if err := os.WriteFile(path, e.ca.PEM(), 0o644); err != nil {
+		return fmt.Errorf("write CA file: %w", err)
+	}
+	return nil
+}
+
+// ClientTLSConfig returns a TLS configuration for a device connecting with MQTT and custom
+// authentication: it trusts the emulator's CA, sends the data endpoint as SNI, and offers ALPN
+// mqtt, as AWS requires on port 443. Change the fields to reproduce a misconfigured device.
+func (e *Emulator) ClientTLSConfig() *tls.Config {
+	return &tls.Config{
+		RootCAs:    e.ca.Pool(),
+		ServerName: e.Endpoint(),
+		NextProtos: []string{gateway.ALPNMQTT},
+		MinVersion: tls.VersionTLS12,
+	}
+}
+
+// Logs returns the in-memory log: every AWS event and decision trace since start.
+func (e *Emulator) Logs() *iotlog.Memory { return e.memory }
+
+// SigningKey returns the private half of a "generated:NAME" token signing key, to sign tokens
+// as a device would.
+func (e *Emulator) SigningKey(name string) (*rsa.PrivateKey, bool) {
+	k, ok := e.keys.private[name]
+	return k, ok
+}
+
+// SignToken signs token with a "generated:NAME" key: the value of
+// x-amz-customauthorizer-signature, before URL encoding.
+func (e *Emulator) SignToken(keyName, token string) (string, error) {
+	k, ok := e.SigningKey(keyName)
+	if !ok {
+		return "", fmt.Errorf("no generated signing key %q", keyName)
+	}
+	return customauth.Sign(k, token)
+}
+
+// addrs maps each served role to its address.
+func (l Listen) addrs() map[gateway.Role]string {
+	m := map[gateway.Role]string{}
+	for role, a := range map[gateway.Role]string{gateway.Role443: l.MQTT443, gateway.Role8883: l.MQTT8883, gateway.Role8443: l.HTTP8443} {
+		switch a {
+		case "off":
+		case "":
+			m[role] = "127.0.0.1:0"
+		default:
+			m[role] = a
+		}
+	}
+	return m
+}

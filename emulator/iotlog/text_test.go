@@ -1,0 +1,74 @@
+package iotlog
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+func TestFormatEvent(t *testing.T) {
+	tests := []struct {
+		name  string
+		event Event
+		want  string
+	}{
+		{
+			name: "connect failure",
+			event: Event{Timestamp: testTime, Status: StatusFailure, EventType: EventConnect, Protocol: ProtocolMQTT,
+				ClientID: "dev1", SourceIP: "10.0.0.7", SourcePort: 50123,
+				Reason: ReasonAuthorizationFailure, Details: DetailsAuthorizationFailure, TraceID: "hidden", AccountID: "hidden"},
+			want: `19:02:03.123 Connect Failure MQTT client=dev1 principal=- source=10.0.0.7:50123 reason=AUTHORIZATION_FAILURE details="Authorization Failure"`,
+		},
+		{
+			name: "publish in another zone",
+			event: Event{Timestamp: testTime.In(time.FixedZone("X", -5*3600)), Status: StatusSuccess, EventType: EventPublishIn,
+				Protocol: ProtocolHTTP, ClientID: "dev1", PrincipalID: "p1", TopicName: "a/b", SourceIP: "::1", SourcePort: 443},
+			want: `19:02:03.123 Publish-In Success HTTP client=dev1 principal=p1 topic=a/b source=[::1]:443`,
+		},
+		{
+			name: "disconnect",
+			event: Event{Timestamp: testTime, Status: StatusSuccess, EventType: EventDisconnect, ClientID: "dev 1",
+				PrincipalID: `p"1`, SourceIP: "10.0.0.7", DisconnectReason: DisconnectCustomAuthTTLExpiration},
+			want: `19:02:03.123 Disconnect Success client="dev 1" principal="p\"1" source=10.0.0.7 disconnect=CUSTOMAUTH_TTL_EXPIRATION`,
+		},
+		{
+			name: "authn error",
+			event: Event{Timestamp: testTime, Status: StatusFailure, EventType: EventAuthNError, Protocol: ProtocolMQTT,
+				AuthenticationType: AuthenticationTypeCustomAuth, ServerName: "x-ats.iot.us-east-1.amazonaws.com", Reason: ReasonAuthorizerNotFound},
+			want: `19:02:03.123 Connection.AuthNError Failure MQTT client=- principal=- auth=CUSTOM_AUTH sni=x-ats.iot.us-east-1.amazonaws.com reason=CUSTOM_AUTHORIZER_NOT_FOUND`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := FormatEvent(tt.event); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFormatTrace(t *testing.T) {
+	got := FormatTrace(Trace{Step: StepPolicy, Message: "denied: no statement allows iot:Connect on client/dev1",
+		Data: map[string]any{"resource": "client/dev1", "documents": []int{1, 2}, "fn": func() {}}})
+	want := "    └ policy: denied: no statement allows iot:Connect on client/dev1\n" +
+		"        data.documents: [1,2]\n" +
+		"        data.fn: "
+	if len(got) <= len(want) || got[:len(want)] != want {
+		t.Fatalf("got:\n%s\nwant prefix:\n%s", got, want)
+	}
+	if tail := got[len(got)-len("\n        data.resource: \"client/dev1\""):]; tail != "\n        data.resource: \"client/dev1\"" {
+		t.Errorf("got:\n%s", got)
+	}
+}
+
+func TestTextSink(t *testing.T) {
+	var buf bytes.Buffer
+	s := NewTextSink(&buf)
+	s.WriteTrace(Trace{Step: StepSignature, Message: "verified with key \"k1\""})
+	s.WriteEvent(Event{Timestamp: testTime, Status: StatusSuccess, EventType: EventConnect, ClientID: "dev1", PrincipalID: "p1"})
+	want := "    └ signature: verified with key \"k1\"\n" +
+		"19:02:03.123 Connect Success client=dev1 principal=p1\n"
+	if buf.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}

@@ -1,0 +1,69 @@
+package policy
+
+import "strings"
+
+// Context holds everything known about one connection. Compile substitutes policy variables
+// and decides conditions from it, so Evaluate has nothing left to look up. An empty string
+// means the value is not known: its key is absent, as in a request context without it.
+type Context struct {
+	// Region and AccountID are the connection's region and AWS account. No variable stands
+	// for them; explanations use them to point at ARNs written for another region or account.
+	Region, AccountID string
+	// ClientID is the MQTT client ID: ${iot:ClientId} and the iot:ClientId condition key.
+	ClientID string
+	// DomainName is the domain the device connected to: ${iot:DomainName} and iot:DomainName.
+	DomainName string
+	// SourceIP is the device's address, as an IP or IP:port: ${aws:SourceIp} and the
+	// aws:SourceIp key of IpAddress/NotIpAddress conditions.
+	SourceIP string
+	// ConnectAttributes is the multi-valued key iot:ConnectAttributes, e.g.
+	// "PersistentConnect", "LastWill". Empty means absent.
+	ConnectAttributes []string
+}
+
+// values returns the value(s) of a condition key; ok is false when the key is absent.
+// AWS: condition key names are case-insensitive (IAM).
+func (c *Context) values(key string) (vals []string, ok bool) {
+	switch strings.ToLower(key) {
+	case "iot:connectattributes":
+		return c.ConnectAttributes, len(c.ConnectAttributes) > 0
+	case "iot:clientid", "iot:domainname", "aws:sourceip":
+		v, ok := c.variable(key)
+		if !ok {
+			return nil, false
+		}
+		return []string{v}, true
+	}
+	// AWS (inferred): any other key, thing and certificate keys included, is absent for a
+	// custom-authentication connection.
+	return nil, false
+}
+
+// variable returns the value of a policy variable; ok is false when it does not resolve.
+// AWS: ${iot:ClientId}, ${iot:DomainName} and ${aws:SourceIp} resolve for custom
+// authentication. Multi-valued keys (iot:ConnectAttributes) cannot be variables (IAM).
+func (c *Context) variable(name string) (string, bool) {
+	var v string
+	switch strings.ToLower(name) {
+	case "iot:clientid":
+		v = c.ClientID
+	case "iot:domainname":
+		v = c.DomainName
+	case "aws:sourceip":
+		v = c.SourceIP
+	}
+	return v, v != ""
+}
+
+// whyUnresolved explains why a variable did not resolve, for explanations.
+func (c *Context) whyUnresolved(name string) string {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(lower, "iot:connection.thing."), strings.HasPrefix(lower, "iot:certificate."):
+		// AWS (inferred): thing and certificate variables do not resolve for custom authentication.
+		return "thing and certificate variables do not resolve for custom authentication"
+	case lower == "iot:clientid", lower == "iot:domainname", lower == "aws:sourceip":
+		return "its value is not known for this connection"
+	}
+	return "it is not a policy variable custom authentication provides"
+}

@@ -1,0 +1,195 @@
+// Package broker is the MQTT side of the emulator: mochi-mqtt as a library, fed by the gateway,
+// with AWS IoT's limits and with every CONNECT, PUBLISH, SUBSCRIBE and delivery checked against
+// the policy the custom authorizer returned.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/emulator/iotlog"
+	"github.com/iotemu/iotemu/emulator/policy"
+	"github.com/iotemu/iotemu/internal/gateway"
+)
+
+// listenerID names the gateway's connections inside mochi.
+const listenerID = "443"
+
+// Authenticator runs the custom authentication pipeline for one connection attempt.
+type Authenticator interface {
+	Authenticate(ctx context.Context, req customauth.Request) (*customauth.Result, error)
+}
+
+// Config configures a Broker.
+type Config struct {
+	Region    string
+	AccountID string
+	Auth      Authenticator
+	Log       *iotlog.Logger
+	// FirstPacketTimeout bounds the wait for CONNECT after the TLS handshake (default 10 s).
+	FirstPacketTimeout time.Duration
+	Logger             *slog.Logger
+}
+
+// Broker serves authenticated MQTT connections.
+type Broker struct {
+	cfg    Config
+	server *mqtt.Server
+}
+
+// New creates a Broker with AWS IoT's capabilities and starts mochi's event loop.
+func New(cfg Config) (*Broker, error) {
+	if cfg.FirstPacketTimeout == 0 {
+		cfg.FirstPacketTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumQos = MaxQoS                   // AWS: QoS 0 and 1 only
+	caps.MaximumPacketSize = MaxPacketSize     // AWS: 128 KB
+	caps.TopicAliasMaximum = TopicAliasMax     // AWS: Topic Alias Maximum 8
+	caps.SubIDAvailable = 0                    // AWS: subscription identifiers are not available
+	caps.MaximumSessionExpiryInterval = 604800 // AWS: persistent sessions last at most 7 days (default 1 h)
+	caps.Compatibilities.NoInheritedPropertiesOnAck = true
+	server := mqtt.New(&mqtt.Options{
+		Capabilities:             caps,
+		InlineClient:             true,
+		Logger:                   cfg.Logger,
+		SysTopicResendInterval:   0,
+		ClientNetWriteBufferSize: 4096,
+		ClientNetReadBufferSize:  4096,
+	})
+	b := &Broker{cfg: cfg, server: server}
+	if err := server.AddHook(&hook{b: b}, nil); err != nil {
+		return nil, fmt.Errorf("add broker hook: %w", err)
+	}
+	if err := server.Serve(); err != nil {
+		return nil, fmt.Errorf("start broker: %w", err)
+	}
+	return b, nil
+}
+
+// Close disconnects every client and stops the broker.
+func (b *Broker) Close() error {
+	for _, cl := range b.server.Clients.GetAll() {
+		if s := sessionOf(cl); s != nil {
+			s.setCloseReason(iotlog.DisconnectServerInitiated)
+			_ = b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+	return b.server.Close()
+}
+
+// ServeConn runs one MQTT connection from the gateway to its end: it reads CONNECT, runs custom
+// authentication and the iot:Connect check, refuses the device as AWS would, or hands the
+// connection to mochi.
+func (b *Broker) ServeConn(c *gateway.Conn) {
+	defer c.Close()
+	s := &Session{ConnectionID: uuid.NewString(), Info: c.Info}
+	traceID := uuid.NewString()
+	pk, raw, err := readConnect(c, b.cfg.FirstPacketTimeout)
+	if err != nil {
+		b.trace(s, traceID, "mqtt", "connection closed before a valid CONNECT: "+err.Error(), nil)
+		return
+	}
+	s.Protocol = pk.ProtocolVersion
+	s.ClientID = pk.Connect.ClientIdentifier
+
+	if len(s.ClientID) > MaxClientIDLen {
+		msg := fmt.Sprintf("client ID is %d bytes; AWS IoT allows at most %d", len(s.ClientID), MaxClientIDLen)
+		b.trace(s, traceID, "connect", msg, nil)
+		b.event(s, iotlog.Event{TraceID: traceID, EventType: iotlog.EventConnect, Status: iotlog.StatusFailure, Reason: iotlog.DisconnectClientError, Details: msg})
+		refuseConnect(c, s.Protocol, outcome(ClientIDInvalid, s.Protocol))
+		return
+	}
+
+	ctx := context.Background()
+	res, err := b.cfg.Auth.Authenticate(ctx, customauth.Request{
+		ConnectionID: s.ConnectionID,
+		Protocols:    []string{"tls", "mqtt"}, // AWS: direct MQTT
+		ServerName:   c.Info.ServerName,
+		HasUsername:  pk.Connect.UsernameFlag,
+		Username:     string(pk.Connect.Username),
+		HasPassword:  pk.Connect.PasswordFlag,
+		Password:     pk.Connect.Password,
+		ClientID:     s.ClientID,
+	})
+	if err != nil {
+		var f *customauth.Failure
+		if !errors.As(err, &f) {
+			f = &customauth.Failure{Reason: iotlog.ReasonInternalServerError, Details: "Internal server error", Err: err}
+		}
+		b.steps(s, traceID, f.Steps)
+		b.authNError(s, traceID, f.Reason, f.Details)
+		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
+		return
+	}
+	b.steps(s, traceID, res.Steps)
+	s.PrincipalID = res.PrincipalID
+
+	docs, err := parseDocuments(res.PolicyDocuments)
+	if err != nil {
+		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
+		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
+		b.authNError(s, traceID, iotlog.ReasonLambdaExecutionError, "Invalid policy document")
+		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
+		return
+	}
+	s.SetPolicy(policy.Compile(docs, b.policyContext(s, pk.Connect.Clean, pk.Properties.SessionExpiryInterval, pk.Connect.WillFlag)))
+
+	d := s.Policy().Evaluate(policy.Connect, policy.ClientARN(b.cfg.Region, b.cfg.AccountID, s.ClientID)) // AWS: iot:Connect on client/ID at CONNECT
+	b.decision(s, traceID, "connect", d)
+	if !d.Allowed {
+		b.event(s, iotlog.Event{TraceID: traceID, EventType: iotlog.EventConnect, Status: iotlog.StatusFailure, Reason: iotlog.ReasonAuthorizationFailure, Details: detailsAuthorizationFailure})
+		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
+		return
+	}
+
+	c.SetValue(s)
+	c.Unread(raw)
+	_ = b.server.EstablishConnection(listenerID, c)
+}
+
+// policyContext gathers what conditions and variables may refer to.
+func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, will bool) policy.Context {
+	var attrs []string
+	persistent := !clean
+	if s.Protocol >= 5 {
+		persistent = sessionExpiry > 0
+	}
+	if persistent {
+		attrs = append(attrs, "PersistentConnect") // AWS: iot:ConnectAttributes
+	}
+	if will {
+		attrs = append(attrs, "LastWill")
+	}
+	return policy.Context{
+		Region:            b.cfg.Region,
+		AccountID:         b.cfg.AccountID,
+		ClientID:          s.ClientID,
+		DomainName:        s.Info.ServerName,
+		SourceIP:          s.Info.Remote.Addr().Unmap().String(),
+		ConnectAttributes: attrs,
+	}
+}
+
+func parseDocuments(texts []string) ([]*policy.Document, error) {
+	docs := make([]*policy.Document, 0, len(texts))
+	for i, t := range texts {
+		d, err := policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t))
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}

@@ -1,0 +1,253 @@
+package broker
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+
+	"github.com/google/uuid"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/iotemu/iotemu/emulator/iotlog"
+	"github.com/iotemu/iotemu/emulator/policy"
+	"github.com/iotemu/iotemu/internal/gateway"
+)
+
+// hook enforces AWS IoT's limits and the session's policy inside mochi.
+type hook struct {
+	mqtt.HookBase
+	b *Broker
+}
+
+func (h *hook) ID() string { return "iotemu" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mqtt.OnConnect,
+		mqtt.OnConnectAuthenticate,
+		mqtt.OnSessionEstablished,
+		mqtt.OnPacketRead,
+		mqtt.OnACLCheck,
+		mqtt.OnSubscribed,
+		mqtt.OnUnsubscribed,
+		mqtt.OnDisconnect,
+	}, []byte{b})
+}
+
+// sessionOf returns the session the gateway attached to a client's connection.
+func sessionOf(cl *mqtt.Client) *Session {
+	if c, ok := cl.Net.Conn.(*gateway.Conn); ok {
+		s, _ := c.Value().(*Session)
+		return s
+	}
+	return nil
+}
+
+// OnConnect applies AWS's keep-alive range before mochi sets the connection's deadline.
+func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	ka := ClampKeepAlive(pk.Connect.Keepalive)
+	if ka != cl.State.Keepalive {
+		cl.State.Keepalive = ka
+		cl.State.ServerKeepalive = cl.Properties.ProtocolVersion >= 5 // [MQTT-3.2.2-21] MQTT 5 clients are told
+	}
+	return nil
+}
+
+// OnConnectAuthenticate accepts exactly the connections the broker authenticated before
+// handing them to mochi.
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
+	return sessionOf(cl) != nil
+}
+
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	if s := sessionOf(cl); s != nil {
+		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
+	}
+}
+
+// OnPacketRead decides PUBLISH and SUBSCRIBE before mochi processes them, because only here
+// can a refusal close a 3.1.1 connection, and only here is the RETAIN flag known.
+func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	s := sessionOf(cl)
+	if s == nil {
+		return pk, nil
+	}
+	switch pk.FixedHeader.Type {
+	case packets.Publish:
+		return h.readPublish(cl, s, pk)
+	case packets.Subscribe:
+		return pk, h.readSubscribe(cl, s, pk)
+	}
+	return pk, nil
+}
+
+func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (packets.Packet, error) {
+	if pk.Properties.TopicAliasFlag && pk.Properties.TopicAlias > 0 {
+		pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
+	}
+	traceID := uuid.NewString()
+	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName}
+	if pk.FixedHeader.Qos > MaxQoS {
+		msg := "PUBLISH with QoS 2; AWS IoT supports QoS 0 and 1 only"
+		h.b.trace(s, traceID, "publish", msg, nil)
+		publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, msg
+		h.b.event(s, publishIn)
+		return pk, h.close(cl, s, outcome(PublishQoS2, s.Protocol), iotlog.DisconnectClientError)
+	}
+	if err := CheckTopic(pk.TopicName); err != nil {
+		h.b.trace(s, traceID, "publish", err.Error(), nil)
+		publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, err.Error()
+		h.b.event(s, publishIn)
+		return pk, h.close(cl, s, outcome(TopicInvalid, s.Protocol), iotlog.DisconnectClientError)
+	}
+	resource := policy.TopicARN(h.b.cfg.Region, h.b.cfg.AccountID, pk.TopicName)
+	p := s.Policy()
+	d := p.Evaluate(policy.Publish, resource) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
+	h.b.decision(s, traceID, "publish", d)
+	if d.Allowed && pk.FixedHeader.Retain {
+		d = p.Evaluate(policy.RetainPublish, resource) // AWS: RETAIN also needs iot:RetainPublish
+		h.b.decision(s, traceID, "publish", d)
+	}
+	s.publishAllowed = d.Allowed
+	if d.Allowed {
+		publishIn.Status = iotlog.StatusSuccess
+		h.b.event(s, publishIn)
+		return pk, nil
+	}
+	publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.ReasonAuthorizationFailure, detailsAuthorizationFailure
+	h.b.event(s, publishIn)
+	if o := outcome(PublishDenied, s.Protocol); o.Action == Close || o.Action == Disconnect {
+		return pk, h.close(cl, s, o, iotlog.DisconnectAuthError)
+	}
+	// mochi answers PUBACK 0x87 (QoS 1) or drops (QoS 0) when OnACLCheck(write) says no.
+	return pk, nil
+}
+
+func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) error {
+	p := s.Policy()
+	verdicts := make([]subVerdict, 0, len(pk.Filters))
+	denied := false
+	for _, sub := range pk.Filters {
+		traceID := uuid.NewString()
+		ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventSubscribe, TopicName: sub.Filter}
+		if err := CheckTopic(sub.Filter); err != nil {
+			h.b.trace(s, traceID, "subscribe", err.Error(), nil)
+			ev.Status, ev.Reason, ev.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, err.Error()
+			h.b.event(s, ev)
+			return h.close(cl, s, outcome(TopicInvalid, s.Protocol), iotlog.DisconnectClientError)
+		}
+		d := p.Evaluate(policy.Subscribe, policy.TopicFilterARN(h.b.cfg.Region, h.b.cfg.AccountID, sub.Filter)) // AWS: iot:Subscribe on topicfilter/FILTER
+		h.b.decision(s, traceID, "subscribe", d)
+		verdicts = append(verdicts, subVerdict{filter: sub.Filter, allowed: d.Allowed})
+		if d.Allowed {
+			ev.Status = iotlog.StatusSuccess
+		} else {
+			denied = true
+			ev.Status, ev.Reason, ev.Details = iotlog.StatusFailure, iotlog.ReasonAuthorizationFailure, detailsAuthorizationFailure
+		}
+		h.b.event(s, ev)
+	}
+	if o := outcome(SubscribeDenied, s.Protocol); denied && (o.Action == Close || o.Action == Disconnect) {
+		return h.close(cl, s, o, iotlog.DisconnectAuthError)
+	}
+	s.setPendingSubs(verdicts)
+	return nil
+}
+
+// close ends a connection from inside OnPacketRead as the outcome says, recording the AWS
+// disconnect reason for the Disconnect event.
+func (h *hook) close(cl *mqtt.Client, s *Session, o Outcome, reason string) error {
+	s.setCloseReason(reason)
+	if o.Action == Disconnect && s.Protocol >= 5 {
+		_ = cl.WritePacket(packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Disconnect},
+			ReasonCode:  o.Code.Code,
+			Properties:  packets.Properties{ReasonString: o.Code.Reason},
+		})
+	}
+	return errClosedByEmulator
+}
+
+// OnACLCheck answers mochi for a PUBLISH (write), a SUBSCRIBE filter, or a delivery.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	s := sessionOf(cl)
+	if s == nil {
+		return false
+	}
+	if write {
+		return s.publishAllowed
+	}
+	if allowed, ok := s.takeSubVerdict(topic); ok {
+		return allowed
+	}
+	// A delivery: AWS checks iot:Receive for every message sent to the client, retained ones
+	// included, so a policy that loses Receive stops delivery on an existing subscription.
+	traceID := uuid.NewString()
+	d := s.Policy().Evaluate(policy.Receive, policy.TopicARN(h.b.cfg.Region, h.b.cfg.AccountID, topic))
+	h.b.decision(s, traceID, "receive", d)
+	ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusSuccess}
+	if !d.Allowed {
+		ev.Status, ev.Reason, ev.Details = iotlog.StatusFailure, iotlog.ReasonAuthorizationFailure, detailsAuthorizationFailure
+	}
+	h.b.event(s, ev)
+	return d.Allowed
+}
+
+// OnSubscribed drops verdicts mochi did not ask for (filters it found invalid itself).
+func (h *hook) OnSubscribed(cl *mqtt.Client, _ packets.Packet, _ []byte) {
+	if s := sessionOf(cl); s != nil {
+		s.setPendingSubs(nil)
+	}
+}
+
+func (h *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
+	s := sessionOf(cl)
+	if s == nil {
+		return
+	}
+	for _, f := range pk.Filters {
+		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
+	}
+}
+
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
+	s := sessionOf(cl)
+	if s == nil {
+		return
+	}
+	reason := disconnectReason(s.getCloseReason(), cl.StopCause(), err)
+	h.b.trace(s, uuid.NewString(), "disconnect", "connection ended: "+reason, map[string]any{"error": errString(err)})
+	h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
+}
+
+// disconnectReason maps how a connection ended to AWS's disconnectReason.
+func disconnectReason(closeReason string, cause, err error) string {
+	switch {
+	case closeReason != "":
+		return closeReason
+	case errors.Is(cause, packets.ErrSessionTakenOver):
+		return iotlog.DisconnectDuplicateClientID // AWS: a second connection with the same client ID
+	case errors.Is(cause, packets.CodeDisconnect), errors.Is(cause, packets.CodeDisconnectWillMessage), err == nil:
+		return iotlog.DisconnectClientInitiated
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return iotlog.DisconnectKeepAliveTimeout // AWS: no packet within 1.5 × keep-alive
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), isConnReset(err):
+		return iotlog.DisconnectConnectionLost
+	}
+	return iotlog.DisconnectClientError
+}
+
+func isConnReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// ConnInfo is what the gateway learned about a connection before any application byte was read.
+type ConnInfo struct {
+	Role        Role
+	ServerName  string   // SNI as sent; "" when the client sent none
+	OfferedALPN []string // protocols the client offered
+	ALPN        string   // protocol agreed; "" when none
+	Remote      netip.AddrPort
+	ClientCerts int // number of certificates the client presented
+}
+
+// Conn is a TLS connection that passed the gateway's rules. It carries its ConnInfo to the
+// handler and, through the broker's client, to the hooks that enforce policy.
+type Conn struct {
+	net.Conn
+	Info ConnInfo
+
+	mu      sync.Mutex
+	pending io.Reader // bytes pushed back by Unread, read before the socket
+	value   any
+}
+
+// Read reads bytes pushed back with Unread first, then from the socket.
+func (c *Conn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	r := c.pending
+	c.mu.Unlock()
+	if r != nil {
+		n, err := r.Read(p)
+		if err == io.EOF {
+			c.mu.Lock()
+			c.pending = nil
+			c.mu.Unlock()
+			if n > 0 {
+				return n, nil
+			}
+			return c.Conn.Read(p)
+		}
+		return n, err
+	}
+	return c.Conn.Read(p)
+}
+
+// Unread pushes b back so that the next reads return it before the socket's bytes. The gateway
+// reads the first MQTT packet itself and hands it back to the broker this way.
+func (c *Conn) Unread(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending != nil {
+		c.pending = io.MultiReader(bytes.NewReader(b), c.pending)
+		return
+	}
+	c.pending = bytes.NewReader(b)
+}
+
+// SetValue attaches a value (the emulator's session) to the connection.
+func (c *Conn) SetValue(v any) {
+	c.mu.Lock()
+	c.value = v
+	c.mu.Unlock()
+}
+
+// Value returns the value attached with SetValue.
+func (c *Conn) Value() any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.value
+}

@@ -1,0 +1,327 @@
+// Package gateway owns the emulator's sockets: one TLS listener per logical AWS IoT port
+// (443, 8883, 8443), the SNI, ALPN and port rules AWS applies before any authentication, and
+// the hand-off of each accepted connection to the MQTT or HTTP side.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Role is the logical AWS IoT port a listener stands for, whatever local port it is bound to.
+type Role string
+
+// The logical ports of the AWS IoT data endpoint.
+const (
+	Role443  Role = "443"
+	Role8883 Role = "8883"
+	Role8443 Role = "8443"
+)
+
+// Roles lists every role in a stable order.
+var Roles = []Role{Role443, Role8883, Role8443}
+
+// ALPN protocol ids AWS IoT accepts.
+const (
+	ALPNMQTT       = "mqtt"           // AWS: MQTT with custom authentication on 443
+	ALPNMQTTX509   = "x-amzn-mqtt-ca" // AWS: MQTT with an X.509 client certificate on 443
+	ALPNHTTPX509   = "x-amzn-http-ca" // AWS: HTTPS with an X.509 client certificate on 443
+	ALPNHTTP11     = "http/1.1"
+	defaultTimeout = 10 * time.Second
+)
+
+// Refusal says why the gateway closed a connection before any application byte.
+type Refusal struct {
+	Info ConnInfo
+	// Code is a short machine-readable cause (see the Refuse* constants).
+	Code string
+	// Message is one sentence for the decision trace.
+	Message string
+}
+
+// Refusal codes.
+const (
+	RefuseHandshake   = "TLS_HANDSHAKE_FAILED"
+	RefuseNoSNI       = "NO_SNI"
+	RefuseWrongSNI    = "SNI_MISUSED"
+	RefuseX509        = "X509_NOT_EMULATED"
+	RefuseCertMissing = "CLIENT_CERTIFICATE_REQUIRED"
+	RefuseMQTTNoALPN  = "MQTT_WITHOUT_ALPN"
+)
+
+// Config configures a Gateway.
+type Config struct {
+	// Listen maps each role to a local address ("127.0.0.1:0" for an ephemeral port). A role
+	// that is absent is not served.
+	Listen map[Role]string
+	// Certificate is presented for every connection.
+	Certificate tls.Certificate
+	// Endpoints are the host names the SNI (and HTTP Host) must name, compared without case.
+	Endpoints []string
+	// MQTT receives connections on the 443 role with ALPN mqtt. It owns the connection.
+	MQTT func(*Conn)
+	// HTTP serves connections on the 443 role without ALPN (or http/1.1).
+	HTTP http.Handler
+	// Refused is told about every connection closed by a gateway rule.
+	Refused func(Refusal)
+	// HandshakeTimeout bounds the TLS handshake (default 10 s).
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger
+}
+
+// Gateway accepts TLS connections on every configured role.
+type Gateway struct {
+	cfg       Config
+	listeners map[Role]net.Listener
+	httpLn    *connListener
+	httpSrv   *http.Server
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+	closed    bool
+}
+
+// Start binds every role's address and starts accepting. On error nothing stays bound.
+func Start(cfg Config) (*Gateway, error) {
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = defaultTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = http.NotFoundHandler()
+	}
+	if cfg.Refused == nil {
+		cfg.Refused = func(Refusal) {}
+	}
+	g := &Gateway{cfg: cfg, listeners: map[Role]net.Listener{}, conns: map[net.Conn]struct{}{}}
+	for _, role := range Roles {
+		addr, ok := cfg.Listen[role]
+		if !ok {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("listen for port %s role on %s: %w", role, addr, err)
+		}
+		g.listeners[role] = ln
+	}
+	g.httpLn = newConnListener(g.listeners[Role443])
+	g.httpSrv = &http.Server{Handler: cfg.HTTP, ReadHeaderTimeout: cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	g.wg.Go(func() { _ = g.httpSrv.Serve(g.httpLn) })
+	for role, ln := range g.listeners {
+		g.wg.Go(func() { g.accept(role, ln) })
+	}
+	return g, nil
+}
+
+// Addr returns the address the role is bound to, or nil when the role is not served.
+func (g *Gateway) Addr(role Role) net.Addr {
+	if ln, ok := g.listeners[role]; ok {
+		return ln.Addr()
+	}
+	return nil
+}
+
+// Close stops accepting, closes every open connection and waits for the gateway's goroutines.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	g.closed = true
+	for c := range g.conns {
+		c.Close()
+	}
+	g.mu.Unlock()
+	for _, ln := range g.listeners {
+		ln.Close()
+	}
+	if g.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = g.httpSrv.Shutdown(ctx)
+		cancel()
+		g.httpSrv.Close()
+	}
+	g.wg.Wait()
+	return nil
+}
+
+func (g *Gateway) track(c net.Conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.conns[c] = struct{}{}
+	return true
+}
+
+func (g *Gateway) untrack(c net.Conn) {
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.mu.Unlock()
+}
+
+func (g *Gateway) accept(role Role, ln net.Listener) {
+	for {
+		raw, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			g.cfg.Logger.Warn("accept", "role", role, "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if !g.track(raw) {
+			raw.Close()
+			return
+		}
+		g.wg.Go(func() {
+			defer g.untrack(raw)
+			g.serve(role, raw)
+		})
+	}
+}
+
+// serve runs the handshake and the rules for one connection, then hands it on. It returns
+// when the connection is done, except for HTTP connections, which the HTTP server owns.
+func (g *Gateway) serve(role Role, raw net.Conn) {
+	info := ConnInfo{Role: role}
+	if ap, err := netip.ParseAddrPort(raw.RemoteAddr().String()); err == nil {
+		info.Remote = ap
+	}
+	tlsConn := tls.Server(raw, g.tlsConfig(&info))
+	_ = raw.SetDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
+	if err := tlsConn.Handshake(); err != nil {
+		code, msg := RefuseHandshake, "TLS handshake failed: "+err.Error()
+		if needsClientCert(info) {
+			code = RefuseCertMissing
+			msg = fmt.Sprintf("port %s role with ALPN %q requires an X.509 client certificate and the client sent none; custom authentication works only on port 443 with ALPN mqtt", role, info.ALPNOrNone())
+		}
+		g.cfg.Refused(Refusal{Info: info, Code: code, Message: msg})
+		raw.Close()
+		return
+	}
+	_ = raw.SetDeadline(time.Time{})
+	state := tlsConn.ConnectionState()
+	info.ALPN = state.NegotiatedProtocol
+	info.ClientCerts = len(state.PeerCertificates)
+	c := &Conn{Conn: tlsConn, Info: info}
+	if r := g.check(info); r != nil {
+		g.cfg.Refused(*r)
+		tlsConn.Close()
+		return
+	}
+	if role == Role443 && (info.ALPN == "" || info.ALPN == ALPNHTTP11) {
+		// AWS: port 443 without ALPN is HTTP (WebSocket upgrade or HTTPS publish).
+		if g.mqttWithoutALPN(c) {
+			return
+		}
+		g.httpLn.deliver(c)
+		return
+	}
+	// Only the 443 role with ALPN mqtt reaches here: check refuses every other combination.
+	g.cfg.MQTT(c)
+}
+
+// ALPNOrNone returns the negotiated or first offered protocol, for messages.
+func (i ConnInfo) ALPNOrNone() string {
+	if i.ALPN != "" {
+		return i.ALPN
+	}
+	if len(i.OfferedALPN) > 0 {
+		return strings.Join(i.OfferedALPN, ",")
+	}
+	return "none"
+}
+
+// needsClientCert reports whether AWS requires an X.509 client certificate for this port and
+// ALPN offer.
+func needsClientCert(info ConnInfo) bool {
+	if info.Role != Role443 {
+		return true // AWS: ports 8883 and 8443 take X.509 client certificates only
+	}
+	return slices.Contains(info.OfferedALPN, ALPNMQTTX509) || slices.Contains(info.OfferedALPN, ALPNHTTPX509) // AWS: x-amzn-*-ca ALPN means X.509 authentication
+}
+
+func (g *Gateway) tlsConfig(info *ConnInfo) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			info.ServerName = hello.ServerName
+			info.OfferedALPN = slices.Clone(hello.SupportedProtos)
+			cfg := &tls.Config{
+				MinVersion:   tls.VersionTLS12,
+				Certificates: []tls.Certificate{g.cfg.Certificate},
+				// Every AWS id is advertised so that a refusal is AWS's rule, logged, and not a
+				// TLS alert from Go.
+				NextProtos: []string{ALPNMQTT, ALPNMQTTX509, ALPNHTTPX509, ALPNHTTP11},
+			}
+			if needsClientCert(*info) {
+				cfg.ClientAuth = tls.RequireAnyClientCert
+			}
+			return cfg, nil
+		},
+	}
+}
+
+// check applies AWS's rules to a completed handshake and returns the refusal, if any.
+func (g *Gateway) check(info ConnInfo) *Refusal {
+	if info.ServerName == "" {
+		// AWS: a connection without SNI is refused; no Connection.AuthNError is logged.
+		return &Refusal{Info: info, Code: RefuseNoSNI, Message: "the client sent no SNI (TLS server_name); AWS IoT refuses connections without SNI naming the account's data endpoint"}
+	}
+	if !g.IsEndpoint(info.ServerName) {
+		// AWS: an SNI that is not one of the account's endpoints is refused before any authorizer runs.
+		return &Refusal{Info: info, Code: RefuseWrongSNI, Message: fmt.Sprintf("SNI %q is not this account's data endpoint (%s); the authorizer was not invoked", info.ServerName, strings.Join(g.cfg.Endpoints, " or "))}
+	}
+	if needsClientCert(info) {
+		return &Refusal{Info: info, Code: RefuseX509, Message: fmt.Sprintf("port %s role with ALPN %q means X.509 client-certificate authentication, which iotemu does not emulate yet; custom authentication works only on port 443 with ALPN mqtt", info.Role, info.ALPNOrNone())}
+	}
+	return nil
+}
+
+// IsEndpoint reports whether host (an SNI or an HTTP Host without port) names a data endpoint.
+func (g *Gateway) IsEndpoint(host string) bool {
+	for _, e := range g.cfg.Endpoints {
+		if strings.EqualFold(host, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// mqttWithoutALPN reads the first byte of an HTTP connection. AWS would answer an MQTT CONNECT
+// sent there as an HTTP error; the emulator refuses it the same way but says why in the trace,
+// the most common custom-auth mistake. Any other byte is pushed back for the HTTP server.
+func (g *Gateway) mqttWithoutALPN(c *Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
+	var first [1]byte
+	if _, err := io.ReadFull(c, first[:]); err != nil {
+		c.Close()
+		return true
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	if first[0] == mqttConnectByte {
+		g.cfg.Refused(Refusal{Info: c.Info, Code: RefuseMQTTNoALPN, Message: "an MQTT CONNECT arrived on port 443 without ALPN mqtt; AWS IoT treats such a connection as HTTP, so MQTT with custom authentication needs the client to offer ALPN \"mqtt\""})
+		c.Close()
+		return true
+	}
+	c.Unread(first[:])
+	return false
+}
+
+// mqttConnectByte is the first byte of every MQTT CONNECT packet.
+const mqttConnectByte = 0x10

@@ -1,0 +1,113 @@
+package lambdarunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+)
+
+// InProcess is an Invoker that calls a Go handler in this process.
+type InProcess struct {
+	h lambda.Handler
+}
+
+// NewInProcess wraps handler, which may be anything aws-lambda-go's lambda.Start accepts (for
+// example func(context.Context, events.IoTCoreCustomAuthorizerRequest)
+// (events.IoTCoreCustomAuthorizerResponse, error)) or a lambda.Handler. A handler of the wrong
+// shape is reported here, not at the first invocation.
+func NewInProcess(handler any) (*InProcess, error) {
+	if handler == nil {
+		return nil, errors.New("lambdarunner: nil handler")
+	}
+	if h, ok := handler.(lambda.Handler); ok {
+		return &InProcess{h: h}, nil
+	}
+	if err := checkHandlerShape(reflect.TypeOf(handler)); err != nil {
+		return nil, fmt.Errorf("lambdarunner: %w", err)
+	}
+	return &InProcess{h: lambda.NewHandler(handler)}, nil
+}
+
+// checkHandlerShape applies the rules aws-lambda-go enforces lazily, so that a bad handler is
+// refused when the emulator starts.
+func checkHandlerShape(t reflect.Type) error {
+	if t.Kind() != reflect.Func {
+		return fmt.Errorf("handler kind %s is not func", t.Kind())
+	}
+	if t.NumIn() > 2 {
+		return fmt.Errorf("handlers may not take more than two arguments, but handler takes %d", t.NumIn())
+	}
+	ctxType := reflect.TypeFor[context.Context]()
+	if t.NumIn() == 2 && !t.In(0).Implements(ctxType) {
+		return fmt.Errorf("handler takes two arguments, but the first is not Context. got %s", t.In(0))
+	}
+	errType := reflect.TypeFor[error]()
+	switch t.NumOut() {
+	case 0:
+	case 1:
+		if !t.Out(0).Implements(errType) {
+			return errors.New("handler returns a single value, but it does not implement error")
+		}
+	case 2:
+		if !t.Out(1).Implements(errType) {
+			return errors.New("handler returns two values, but the second does not implement error")
+		}
+	default:
+		return fmt.Errorf("handler may not return more than two values")
+	}
+	return nil
+}
+
+// Invoke calls the handler. A panic or an error returned by the handler becomes a
+// *FunctionError, as Lambda reports it; a handler still running when ctx ends is abandoned.
+func (p *InProcess) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: &FunctionError{Message: fmt.Sprint(r), Type: "Runtime.Panic"}}
+			}
+		}()
+		out, err := p.h.Invoke(ctx, event)
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, asFunctionError(r.err)
+		}
+		return r.out, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("invoke: %w", ctx.Err())
+	}
+}
+
+// asFunctionError turns a handler's error into the payload Lambda would report: aws-lambda-go's
+// own error type keeps its message and type; any other error gets its Go type name.
+func asFunctionError(err error) *FunctionError {
+	var ie messages.InvokeResponse_Error
+	if errors.As(err, &ie) {
+		return &FunctionError{Message: ie.Message, Type: ie.Type}
+	}
+	var iep *messages.InvokeResponse_Error
+	if errors.As(err, &iep) {
+		return &FunctionError{Message: iep.Message, Type: iep.Type}
+	}
+	var fe *FunctionError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	t := reflect.TypeOf(err)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return &FunctionError{Message: err.Error(), Type: t.Name()}
+}
