@@ -32,7 +32,6 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnPacketRead,
 		mqtt.OnACLCheck,
 		mqtt.OnSubscribed,
-		mqtt.OnUnsubscribed,
 		mqtt.OnDisconnect,
 	}, []byte{b})
 }
@@ -80,6 +79,12 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 		return h.readPublish(cl, s, pk)
 	case packets.Subscribe:
 		return pk, h.readSubscribe(cl, s, pk)
+	case packets.Unsubscribe:
+		// AWS: UNSUBSCRIBE needs no permission; it is logged. (mochi's OnUnsubscribed also fires
+		// when it drops a session's subscriptions at disconnect, which AWS does not log.)
+		for _, f := range pk.Filters {
+			h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
+		}
 	}
 	return pk, nil
 }
@@ -203,23 +208,17 @@ func (h *hook) OnSubscribed(cl *mqtt.Client, _ packets.Packet, _ []byte) {
 	}
 }
 
-func (h *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
-	s := sessionOf(cl)
-	if s == nil {
-		return
-	}
-	for _, f := range pk.Filters {
-		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
-	}
-}
-
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	s := sessionOf(cl)
 	if s == nil {
 		return
 	}
 	reason := disconnectReason(s.getCloseReason(), cl.StopCause(), err)
-	h.b.trace(s, uuid.NewString(), "disconnect", "connection ended: "+reason, map[string]any{"error": errString(err)})
+	msg := "connection ended: " + reason
+	if err != nil {
+		msg += " (" + err.Error() + ")"
+	}
+	h.b.trace(s, uuid.NewString(), "disconnect", msg, nil)
 	h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
 }
 
@@ -243,11 +242,4 @@ func disconnectReason(closeReason string, cause, err error) string {
 func isConnReset(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op)
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
