@@ -324,3 +324,22 @@ func (d device) connectV5WithPassword(t testing.TB, password []byte) (*v5, *paho
 	t.Cleanup(func() { c.Disconnect(&paho.Disconnect{}) })
 	return c, ack, nil
 }
+
+// connectV5KeepAlive connects with MQTT 5 asking for a keep-alive.
+func (d device) connectV5KeepAlive(t testing.TB, keepAlive uint16) (*paho.Connack, error) {
+	t.Helper()
+	conn, err := tls.Dial("tcp", d.addr, d.tls)
+	if err != nil {
+		return nil, err
+	}
+	c := paho.NewClient(paho.ClientConfig{ClientID: d.clientID, Conn: conn})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	ack, err := c.Connect(ctx, &paho.Connect{ClientID: d.clientID, Username: d.username, UsernameFlag: true, KeepAlive: keepAlive, CleanStart: true})
+	if err != nil {
+		conn.Close()
+		return ack, err
+	}
+	t.Cleanup(func() { c.Disconnect(&paho.Disconnect{}) })
+	return ack, nil
+}

@@ -155,7 +155,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 	if !resp.IsAuthenticated {
 		return nil, t.fail(failNotAuthenticated, StepResponse, "the function answered isAuthenticated: false", nil, ErrNotAuthenticated)
 	}
-	t.step(StepResponse, fmt.Sprintf("authenticated as principal %q with %d policy documents", resp.PrincipalID, len(resp.PolicyDocuments)),
+	t.step(StepResponse, fmt.Sprintf("valid answer: principal %q, %d policy document(s), refresh after %s, disconnect after %s",
+		resp.PrincipalID, len(resp.PolicyDocuments), resp.RefreshAfter, resp.DisconnectAfter),
 		map[string]any{
 			"principalId":     resp.PrincipalID,
 			"policyDocuments": len(resp.PolicyDocuments),

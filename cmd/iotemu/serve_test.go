@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls the output until it contains want (the banner and log lines are written by
+// another goroutine).
+func waitFor(t *testing.T, out *syncBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output never contained %q:\n%s", want, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func requireTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("IOTEMU_REQUIRE_ALL") == "1" {
+			t.Fatalf("%s is not installed and IOTEMU_REQUIRE_ALL=1", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+}
+
+// TestServePrintedCommandsWork runs `iotemu serve` on the default configuration (ports moved
+// to free ones) and runs the mosquitto_sub and mosquitto_pub commands it prints, exactly as a
+// user pastes them into a shell; then the same publish with another token, which must be
+// refused and logged.
+func TestServePrintedCommandsWork(t *testing.T) {
+	requireTool(t, "mosquitto_pub")
+	requireTool(t, "mosquitto_sub")
+	dir := t.TempDir()
+	cfg := strings.NewReplacer(
+		"127.0.0.1:9443", "127.0.0.1:0", "127.0.0.1:9883", "127.0.0.1:0",
+		"127.0.0.1:9444", "127.0.0.1:0", "127.0.0.1:9080", "127.0.0.1:0",
+	).Replace(string(defaultConfigYAML()))
+	cfgPath := filepath.Join(dir, "iotemu.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, []string{"-config", cfgPath, "-data-dir", filepath.Join(dir, "data")}, out, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	waitFor(t, out, "mosquitto_pub ")
+
+	var sub, pub string
+	for _, line := range strings.Split(out.String(), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "mosquitto_sub "):
+			sub = line
+		case strings.HasPrefix(line, "mosquitto_pub "):
+			pub = line
+		}
+	}
+	subCmd := exec.Command("bash", "-c", sub+" -C 1 -W 20")
+	var subOut bytes.Buffer
+	subCmd.Stdout, subCmd.Stderr = &subOut, &subOut
+	if err := subCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, out, "Subscribe Success")
+	if b, err := exec.Command("bash", "-c", pub).CombinedOutput(); err != nil {
+		t.Fatalf("printed mosquitto_pub failed: %v\n%s\nemulator:\n%s", err, b, out)
+	}
+	if err := subCmd.Wait(); err != nil {
+		t.Fatalf("printed mosquitto_sub failed: %v\n%s\nemulator:\n%s", err, subOut.String(), out)
+	}
+	if got := strings.TrimSpace(subOut.String()); got != "demo/hello hello from iotemu" {
+		t.Fatalf("mosquitto_sub printed %q", got)
+	}
+
+	bad := strings.Replace(pub, "token=allow", "token=admin", 1)
+	if b, err := exec.Command("bash", "-c", bad).CombinedOutput(); err == nil {
+		t.Fatalf("publish with a changed token succeeded:\n%s", b)
+	}
+	waitFor(t, out, "Connection.AuthNError Failure")
+	waitFor(t, out, "SECURITY_TOKEN_SIGNATURE_MISMATCH")
+}
+
+func TestServeRejectsABadConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(path, []byte("accountId: \"123456789012\"\nregoin: us-east-1\n"), 0o644)
+	err := serve(context.Background(), []string{"-config", path}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "regoin") {
+		t.Fatalf("got %v; want an error naming line 2 and the unknown key", err)
+	}
+}
