@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.golang/paho"
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/iotemu/iotemu/emulator"
 	"github.com/iotemu/iotemu/emulator/customauth"
@@ -155,7 +155,7 @@ func (d device) connectV3(t testing.TB) (*v3, error) {
 	t.Helper()
 	c := &v3{lost: make(chan error, 1), received: make(chan pahov3.Message, 16)}
 	opts := pahov3.NewClientOptions().
-		AddBroker("tls://"+d.addr).
+		AddBroker("tls://" + d.addr).
 		SetClientID(d.clientID).
 		SetUsername(d.username).
 		SetTLSConfig(d.tls).

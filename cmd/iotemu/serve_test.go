@@ -72,7 +72,9 @@ func TestServePrintedCommandsWork(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, []string{"-config", cfgPath, "-data-dir", filepath.Join(dir, "data")}, out, out) }()
+	go func() {
+		done <- serve(ctx, []string{"-config", cfgPath, "-data-dir", filepath.Join(dir, "data")}, out, out)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

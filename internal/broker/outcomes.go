@@ -7,12 +7,12 @@ type Case int
 
 // The refusal cases whose visible outcome depends on the MQTT version.
 const (
-	ConnectRefused   Case = iota // authentication failed, or iot:Connect denied
-	ClientIDInvalid              // client ID over 128 bytes
-	PublishDenied                // iot:Publish or iot:RetainPublish denied
-	SubscribeDenied              // iot:Subscribe denied for a filter
-	PublishQoS2                  // a PUBLISH with QoS 2
-	TopicInvalid                 // a topic or filter over AWS's length or level limits
+	ConnectRefused  Case = iota // authentication failed, or iot:Connect denied
+	ClientIDInvalid             // client ID over 128 bytes
+	PublishDenied               // iot:Publish or iot:RetainPublish denied
+	SubscribeDenied             // iot:Subscribe denied for a filter
+	PublishQoS2                 // a PUBLISH with QoS 2
+	TopicInvalid                // a topic or filter over AWS's length or level limits
 )
 
 // Action is what the device sees.
@@ -20,11 +20,11 @@ type Action int
 
 // What the emulator does in each case.
 const (
-	Close          Action = iota // close the connection without any MQTT packet
-	Connack                      // send CONNACK with Code, then close
-	Disconnect                   // send DISCONNECT with Code (MQTT 5), then close
-	AckCode                      // answer with Code in the PUBACK/SUBACK entry; the connection stays
-	DropSilently                 // drop the packet; the connection stays
+	Close        Action = iota // close the connection without any MQTT packet
+	Connack                    // send CONNACK with Code, then close
+	Disconnect                 // send DISCONNECT with Code (MQTT 5), then close
+	AckCode                    // answer with Code in the PUBACK/SUBACK entry; the connection stays
+	DropSilently               // drop the packet; the connection stays
 )
 
 // Outcome is one cell of the table: an action and, where it sends one, the reason code.
