@@ -223,6 +223,17 @@ func glob(toks []token, s string, fold bool) bool {
 				}
 				star, starI = p, i
 				p++
+				if next := toks[p]; next.kind == literal && !fold {
+					// Skip straight to where the literal after the '*' occurs: the positions
+					// before it cannot match. A literal from the policy is valid UTF-8, so it
+					// is found only at character boundaries.
+					k := strings.Index(s[i:], next.text)
+					if k < 0 {
+						return false
+					}
+					starI += k
+					i = starI
+				}
 				continue
 			case anyChar:
 				if i < len(s) {
@@ -245,8 +256,7 @@ func glob(toks []token, s string, fold bool) bool {
 			return false
 		}
 		_, w := utf8.DecodeRuneInString(s[starI:])
-		starI += w
-		p, i = star+1, starI
+		p, i = star, starI+w // retry the '*', one character further
 	}
 }
 
