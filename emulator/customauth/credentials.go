@@ -24,7 +24,9 @@ var ErrMalformedUsername = errors.New("malformed username")
 
 // Param is one key=value pair of a query string, both URL-decoded.
 type Param struct {
-	Key   string
+	// Key is the parameter's name.
+	Key string
+	// Value is the parameter's value; empty for "key" or "key=".
 	Value string
 }
 

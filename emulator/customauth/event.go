@@ -11,12 +11,16 @@ import (
 
 // The protocol names of the event's protocols list.
 const (
-	ProtocolTLS  = "tls"
+	// ProtocolTLS: every custom-authenticated request arrives over TLS.
+	ProtocolTLS = "tls"
+	// ProtocolHTTP: a WebSocket upgrade or an HTTPS publish.
 	ProtocolHTTP = "http"
+	// ProtocolMQTT: an MQTT CONNECT, directly or over WebSockets.
 	ProtocolMQTT = "mqtt"
 )
 
-// The protocols lists of the three ways a device reaches custom authentication.
+// The protocols lists of the three ways a device reaches custom authentication. They are
+// shared: do not modify them.
 var (
 	// ProtocolsMQTT is MQTT over TLS (ALPN mqtt). AWS: documented example.
 	ProtocolsMQTT = []string{ProtocolTLS, ProtocolMQTT}

@@ -79,6 +79,9 @@ type Registry interface {
 type Result struct {
 	// Authorizer is the authorizer that accepted the connection.
 	Authorizer *Authorizer
+	// ConnectionID is the connectionMetadata.id sent (generated if the Request had none);
+	// pass it again in the Request of a refresh.
+	ConnectionID string
 	// PrincipalID is the function's principalId.
 	PrincipalID string
 	// PolicyDocuments holds each document as JSON text (see Response.PolicyDocuments).
@@ -101,7 +104,7 @@ type Step struct {
 	Data map[string]any
 }
 
-// Authenticator runs the custom authentication pipeline. Its zero value needs only Registry.
+// Authenticator runs the custom authentication pipeline. Only Registry must be set.
 type Authenticator struct {
 	// Registry resolves authorizers and functions.
 	Registry Registry
@@ -143,7 +146,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 	if err != nil {
 		return nil, t.fail(failInternal, StepEvent, "could not build the event", nil, err)
 	}
-	t.step(StepEvent, "event for "+auth.FunctionARN, map[string]any{"event": json.RawMessage(event)})
+	t.step(StepEvent, "event sent to "+auth.FunctionARN, map[string]any{"event": json.RawMessage(event)})
 	raw, err := t.invoke(ctx, a, auth, event)
 	if err != nil {
 		return nil, err
@@ -165,6 +168,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 		})
 	return &Result{
 		Authorizer:      auth,
+		ConnectionID:    req.ConnectionID,
 		PrincipalID:     resp.PrincipalID,
 		PolicyDocuments: resp.PolicyDocuments,
 		RefreshAfter:    resp.RefreshAfter,
@@ -325,11 +329,14 @@ func (t *trace) invoke(ctx context.Context, a *Authenticator, auth *Authorizer, 
 		var fe *lambdarunner.FunctionError
 		switch {
 		case ctx.Err() != nil:
-			return nil, t.fail(failInternal, StepInvoke, "the attempt was abandoned by its caller: "+ctx.Err().Error(), data, err)
+			return nil, t.fail(failInternal, StepInvoke, "the attempt was abandoned by its caller: "+ctx.Err().Error(), data,
+				fmt.Errorf("attempt abandoned: %w", ctx.Err()))
 		case errors.Is(err, context.DeadlineExceeded) || errors.Is(ictx.Err(), context.DeadlineExceeded):
 			data["timeout"] = timeout.String()
+			// The invoker may report the deadline as the function's own error; say it plainly.
 			return nil, t.fail(failFunctionTimeout, StepInvoke,
-				fmt.Sprintf("the function did not answer within %s (AWS allows an authorizer 5 s)", timeout), data, err)
+				fmt.Sprintf("the function did not answer within %s (AWS allows an authorizer 5 s)", timeout), data,
+				fmt.Errorf("function did not answer within %s: %w", timeout, context.DeadlineExceeded))
 		case errors.As(err, &fe):
 			data["errorType"], data["errorMessage"] = fe.Type, fe.Message
 			return nil, t.fail(failFunctionError, StepInvoke,

@@ -494,9 +494,13 @@ func TestAuthenticateConnectionID(t *testing.T) {
 	ids := 0
 	auth.NewConnectionID = func() string { ids++; return fmt.Sprintf("generated-%d", ids) }
 	req := Request{Protocols: ProtocolsMQTT, ServerName: sni}
-	for range 2 {
-		if _, err := auth.Authenticate(context.Background(), req); err != nil {
+	for i := range 2 {
+		res, err := auth.Authenticate(context.Background(), req)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("generated-%d", i+1); res.ConnectionID != want {
+			t.Fatalf("Result.ConnectionID = %q, want %q", res.ConnectionID, want)
 		}
 	}
 	req.ConnectionID = "fixed"
@@ -576,4 +580,27 @@ func TestFailureError(t *testing.T) {
 	if (&Failure{Reason: "R", Details: "D"}).Error() != "R: D" {
 		t.Fatal("Error() without Err")
 	}
+}
+
+// Any username, query string and header reach a verdict without panicking.
+func FuzzAuthenticate(f *testing.F) {
+	f.Add("dev?x-amz-customauthorizer-name=MyAuth&token=t&x-amz-customauthorizer-signature=YWJj", "", "")
+	f.Add("?x-amz-customauthorizer-name=Open", "token=t", "Open")
+	f.Add("a?b?c", "x-amz-customauthorizer-name=Inactive", "")
+	f.Add("", "X-Amz-CustomAuthorizer-Name=MyAuth&token=%zz&x-amz-customauthorizer-signature=a+b", "MyAuth")
+	f.Fuzz(func(t *testing.T, username, query, header string) {
+		auth, _ := newFixture(t, allow, "Open")
+		req := Request{
+			Protocols: ProtocolsWSS, HasUsername: true, Username: username, QueryString: query,
+			Headers: map[string]string{"X-Amz-CustomAuthorizer-Name": header, "token": header},
+		}
+		res, err := auth.Authenticate(context.Background(), req)
+		var fail *Failure
+		switch {
+		case err == nil && res != nil && len(res.Steps) > 0:
+		case errors.As(err, &fail) && res == nil && len(fail.Steps) > 0 && fail.Reason != "":
+		default:
+			t.Fatalf("Authenticate() = %+v, %v", res, err)
+		}
+	})
 }
