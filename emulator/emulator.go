@@ -47,6 +47,9 @@ type Options struct {
 	Stdout io.Writer
 	// Logger receives the emulator's own diagnostics (default: discarded).
 	Logger *slog.Logger
+	// LogLimit keeps only about the newest LogLimit events and traces in memory (Logs); 0
+	// keeps everything, as tests want.
+	LogLimit int
 }
 
 // Emulator is a running emulated data endpoint.
@@ -72,7 +75,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Emulator{cfg: cfg, memory: iotlog.NewMemory()}
+	e := &Emulator{cfg: cfg, memory: iotlog.NewMemoryLimit(opts.LogLimit)}
 	defer func() {
 		if err != nil {
 			e.Close()

@@ -52,7 +52,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	emu, err := emulator.Start(cfg, emulator.Options{
 		Stdout: stdout,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		LogLimit: 10000,
 	})
 	if err != nil {
 		return err

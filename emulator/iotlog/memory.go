@@ -6,12 +6,15 @@ import (
 	"sync"
 )
 
-// Memory is a sink that keeps every event and trace in memory, for tests
-// and the Go API. It is safe for concurrent use. It keeps everything until
-// Reset. The zero value is ready to use.
+// Memory is a sink that keeps events and traces in memory, for tests and
+// the Go API. It is safe for concurrent use. It keeps everything until
+// Reset, or the newest ones when a limit is set. The zero value is ready to
+// use.
 type Memory struct {
 	mu      sync.Mutex
+	limit   int // 0: keep everything
 	events  []Event
+	dropped int // events dropped by the limit, so WaitEvent can keep absolute positions
 	traces  []Trace
 	gen     uint64        // incremented by Reset
 	changed chan struct{} // made by a waiter; closed when an event arrives or on Reset
@@ -22,11 +25,23 @@ func NewMemory() *Memory {
 	return &Memory{}
 }
 
+// NewMemoryLimit returns a Memory sink that keeps only the newest n events
+// and the newest n traces, for long-running emulators.
+func NewMemoryLimit(n int) *Memory {
+	return &Memory{limit: n}
+}
+
 // WriteEvent stores e and wakes WaitEvent callers.
 func (m *Memory) WriteEvent(e Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.events = append(m.events, e)
+	if m.limit > 0 && len(m.events) > 2*m.limit {
+		// Trim in batches so that appending stays amortised O(1).
+		n := len(m.events) - m.limit
+		m.events = slices.Clone(m.events[n:])
+		m.dropped += n
+	}
 	m.notifyLocked()
 }
 
@@ -35,6 +50,9 @@ func (m *Memory) WriteTrace(t Trace) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.traces = append(m.traces, t)
+	if m.limit > 0 && len(m.traces) > 2*m.limit {
+		m.traces = slices.Clone(m.traces[len(m.traces)-m.limit:])
+	}
 }
 
 // Events returns a copy of the events, oldest first.
@@ -70,14 +88,14 @@ func (m *Memory) TracesFor(connectionID string) []Trace {
 // since. match runs with the Memory locked and must not call its methods.
 func (m *Memory) WaitEvent(ctx context.Context, match func(Event) bool) (Event, error) {
 	m.mu.Lock()
-	next, gen := 0, m.gen
+	next, gen := m.dropped, m.gen // next is an absolute position: dropped + index
 	for {
 		if m.gen != gen {
-			next, gen = 0, m.gen
+			next, gen = m.dropped, m.gen
 		}
-		for ; next < len(m.events); next++ {
-			if match(m.events[next]) {
-				e := m.events[next]
+		next = max(next, m.dropped)
+		for ; next < m.dropped+len(m.events); next++ {
+			if e := m.events[next-m.dropped]; match(e) {
 				m.mu.Unlock()
 				return e, nil
 			}
@@ -100,7 +118,7 @@ func (m *Memory) WaitEvent(ctx context.Context, match func(Event) bool) (Event, 
 func (m *Memory) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events, m.traces = nil, nil
+	m.events, m.traces, m.dropped = nil, nil, 0
 	m.gen++
 	m.notifyLocked()
 }

@@ -3,6 +3,7 @@ package iotlog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -153,4 +154,26 @@ func TestMemoryConcurrentWaiters(t *testing.T) {
 		_ = m.TracesFor("x")
 	}
 	wg.Wait()
+}
+
+func TestMemoryLimitKeepsTheNewest(t *testing.T) {
+	m := NewMemoryLimit(3)
+	for i := range 10 {
+		m.WriteEvent(Event{ClientID: fmt.Sprint(i)})
+		m.WriteTrace(Trace{ClientID: fmt.Sprint(i)})
+	}
+	evs, trs := m.Events(), m.Traces()
+	if len(evs) > 6 || evs[len(evs)-1].ClientID != "9" || len(trs) > 6 {
+		t.Fatalf("kept %d events (last %q) and %d traces", len(evs), evs[len(evs)-1].ClientID, len(trs))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	e, err := m.WaitEvent(ctx, func(e Event) bool { return e.ClientID == "9" })
+	if err != nil || e.ClientID != "9" {
+		t.Fatalf("WaitEvent after trimming: %v, %v", e, err)
+	}
+	go m.WriteEvent(Event{ClientID: "10"})
+	if e, err := m.WaitEvent(ctx, func(e Event) bool { return e.ClientID == "10" }); err != nil || e.ClientID != "10" {
+		t.Fatalf("WaitEvent for a future event: %v, %v", e, err)
+	}
 }
