@@ -59,7 +59,6 @@ func TestInProcessFunctionErrors(t *testing.T) {
 	}
 }
 
-
 func TestInProcessAbandonsAHandlerPastTheDeadline(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)

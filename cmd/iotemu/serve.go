@@ -51,7 +51,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	emu, err := emulator.Start(cfg, emulator.Options{
-		Stdout: stdout,
+		Stdout:   stdout,
 		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		LogLimit: 10000,
 	})
