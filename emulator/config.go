@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/lambdarunner"
 )
 
 //go:embed default.yaml
@@ -94,6 +95,49 @@ type Function struct {
 	// Handler is the in-process handler for kind "go": anything aws-lambda-go's lambda.Start
 	// accepts.
 	Handler any `yaml:"-"`
+	// Timeout is the function's own timeout (default and at most 5 s: AWS IoT cuts an
+	// authorizer at 5 s whatever its timeout).
+	Timeout time.Duration `yaml:"timeout"`
+	// MemorySize in MB, as reported in REPORT lines and to the function (default 128).
+	MemorySize int `yaml:"memorySize"`
+	// Permissions is the function's resource-based policy. Absent (nil), the function gets the
+	// statement `aws lambda add-permission --principal iot.amazonaws.com` would add for every
+	// authorizer of the account; an empty list takes the permission away, which reproduces the
+	// "no invocations" troubleshooting case.
+	Permissions []Permission `yaml:"permissions"`
+}
+
+// Permission is one statement of a function's resource-based policy, with the field names of
+// Lambda's policy JSON.
+type Permission struct {
+	Sid       string `yaml:"sid"`
+	Effect    string `yaml:"effect"`    // Allow (default) or Deny
+	Principal string `yaml:"principal"` // e.g. iot.amazonaws.com
+	Action    string `yaml:"action"`    // default lambda:InvokeFunction
+	// Condition maps an operator (ArnLike, ArnEquals, StringEquals, StringLike) to keys
+	// (AWS:SourceArn, AWS:SourceAccount) and values.
+	Condition map[string]map[string]string `yaml:"condition"`
+}
+
+// permissions returns the function's resource-based policy statements.
+func (f Function) permissions(region, account string) []lambdarunner.Statement {
+	if f.Permissions == nil {
+		st := lambdarunner.IoTStatement("iotemu-default-iot-invoke", "arn:aws:iot:"+region+":"+account+":authorizer/*")
+		st.Condition["StringEquals"] = map[string]string{"AWS:SourceAccount": account}
+		return []lambdarunner.Statement{st}
+	}
+	out := make([]lambdarunner.Statement, 0, len(f.Permissions))
+	for _, p := range f.Permissions {
+		st := lambdarunner.Statement{Sid: p.Sid, Effect: p.Effect, Principal: p.Principal, Action: p.Action, Condition: p.Condition}
+		if st.Effect == "" {
+			st.Effect = "Allow"
+		}
+		if st.Action == "" {
+			st.Action = lambdarunner.ActionInvoke
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // LogConfig chooses the log sinks.
@@ -206,6 +250,12 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("functions[%d]: function %q declared twice", i, f.Name))
 		}
 		functions[f.Name] = true
+		if f.Timeout < 0 || f.Timeout > lambdarunner.DefaultTimeout {
+			errs = append(errs, fmt.Errorf("functions[%d] (%s): timeout %s is not between 0 and 5s (AWS IoT cuts an authorizer at 5 s)", i, f.Name, f.Timeout))
+		}
+		if err := (&lambdarunner.ResourcePolicy{Statements: f.permissions(c.Region, c.AccountID)}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("functions[%d] (%s): permissions: %w", i, f.Name, err))
+		}
 		switch f.Kind {
 		case KindDemo:
 		case KindGo:

@@ -161,17 +161,18 @@ func (e *Emulator) setupLog(stdout io.Writer) error {
 
 func (e *Emulator) setupRegistry() error {
 	e.keys = &keyring{baseDir: e.cfg.baseDir, dataDir: e.cfg.DataDir, private: map[string]*rsa.PrivateKey{}}
-	e.registry = &registry{authorizers: map[string]*customauth.Authorizer{}, functions: map[string]lambdarunner.Invoker{}}
+	e.registry = &registry{
+		authorizers: map[string]*customauth.Authorizer{},
+		functions:   map[string]*lambdarunner.Function{},
+		region:      e.cfg.Region,
+		account:     e.cfg.AccountID,
+	}
 	for _, f := range e.cfg.Functions {
-		handler := f.Handler
-		if f.Kind == KindDemo {
-			handler = demoAuthorizer(e.cfg.Region, e.cfg.AccountID)
-		}
-		inv, err := lambdarunner.NewInProcess(handler)
+		fn, err := e.newFunction(f)
 		if err != nil {
 			return fmt.Errorf("function %s: %w", f.Name, err)
 		}
-		e.registry.functions[f.Name] = inv
+		e.registry.functions[f.Name] = fn
 	}
 	for _, a := range e.cfg.Authorizers {
 		ca := &customauth.Authorizer{
@@ -199,6 +200,43 @@ func (e *Emulator) setupRegistry() error {
 	}
 	e.registry.setDefault(e.cfg.DefaultAuthorizer)
 	return nil
+}
+
+// newFunction builds a function of any kind with its permissions, timeout and log.
+func (e *Emulator) newFunction(f Function) (*lambdarunner.Function, error) {
+	var rt lambdarunner.Runtime
+	var err error
+	switch f.Kind {
+	case KindDemo:
+		rt, err = lambdarunner.NewInProcess(demoAuthorizer(e.cfg.Region, e.cfg.AccountID))
+	case KindGo:
+		rt, err = lambdarunner.NewInProcess(f.Handler)
+	}
+	if err != nil {
+		return nil, err
+	}
+	arn := "arn:aws:lambda:" + e.cfg.Region + ":" + e.cfg.AccountID + ":function:" + f.Name
+	return lambdarunner.NewFunction(lambdarunner.FunctionConfig{
+		Name:     f.Name,
+		ARN:      arn,
+		Runtime:  rt,
+		Timeout:  f.Timeout,
+		MemoryMB: f.MemorySize,
+		Policy:   &lambdarunner.ResourcePolicy{Statements: f.permissions(e.cfg.Region, e.cfg.AccountID)},
+		Log: func(l lambdarunner.LogLine) {
+			e.log.FunctionLine(iotlog.FunctionLine{Time: l.Time, LogGroup: l.LogGroup, RequestID: l.RequestID, Message: l.Text})
+		},
+	})
+}
+
+// FunctionMetrics returns the invocation metrics of a function, the troubleshooting guide's
+// "check the invocation metrics" step.
+func (e *Emulator) FunctionMetrics(name string) (lambdarunner.Metrics, bool) {
+	fn, ok := e.registry.function(name)
+	if !ok {
+		return lambdarunner.Metrics{}, false
+	}
+	return fn.Metrics(), true
 }
 
 // refused logs a connection the gateway closed on one of AWS's TLS-layer rules.
@@ -242,6 +280,9 @@ func (e *Emulator) Close() error {
 	}
 	if e.broker != nil {
 		errs = append(errs, e.broker.Close())
+	}
+	if e.registry != nil {
+		errs = append(errs, e.registry.close())
 	}
 	for _, c := range slices.Backward(e.closers) {
 		errs = append(errs, c.Close())

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -14,7 +15,9 @@ type registry struct {
 	mu          sync.RWMutex
 	authorizers map[string]*customauth.Authorizer
 	defaultName string
-	functions   map[string]lambdarunner.Invoker // by function name
+	functions   map[string]*lambdarunner.Function // by function name
+	region      string
+	account     string
 }
 
 // Authorizer implements customauth.Registry.
@@ -32,15 +35,50 @@ func (r *registry) DefaultAuthorizer() (string, bool) {
 	return r.defaultName, r.defaultName != ""
 }
 
-// Invoker implements customauth.Registry.
-func (r *registry) Invoker(functionARN string) (lambdarunner.Invoker, error) {
+// Invoker implements customauth.Registry: it finds the authorizer's function and checks that
+// the function's resource-based policy lets AWS IoT invoke it for this authorizer.
+func (r *registry) Invoker(a *customauth.Authorizer) (lambdarunner.Invoker, error) {
+	r.mu.RLock()
+	fn, ok := r.functions[functionName(a.FunctionARN)]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("function %s not found", a.FunctionARN)
+	}
+	// AWS: AWS IoT invokes the function only if its resource-based policy allows principal
+	// iot.amazonaws.com action lambda:InvokeFunction (conditions on the authorizer's ARN and
+	// the account honoured); otherwise nothing is invoked.
+	if err := fn.Policy().Check(lambdarunner.Caller{
+		Principal:     lambdarunner.IoTPrincipal,
+		SourceARN:     r.authorizerARN(a.Name),
+		SourceAccount: r.account,
+	}); err != nil {
+		return nil, err
+	}
+	return fn, nil
+}
+
+// authorizerARN is arn:aws:iot:REGION:ACCOUNT:authorizer/NAME.
+func (r *registry) authorizerARN(name string) string {
+	return "arn:aws:iot:" + r.region + ":" + r.account + ":authorizer/" + name
+}
+
+// function returns a function by name.
+func (r *registry) function(name string) (*lambdarunner.Function, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	inv, ok := r.functions[functionName(functionARN)]
-	if !ok {
-		return nil, fmt.Errorf("function %s not found", functionARN)
+	fn, ok := r.functions[name]
+	return fn, ok
+}
+
+// close releases every function's processes and connections.
+func (r *registry) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for _, fn := range r.functions {
+		errs = append(errs, fn.Close())
 	}
-	return inv, nil
+	return errors.Join(errs...)
 }
 
 // setDefault changes the default authorizer ("" clears it).

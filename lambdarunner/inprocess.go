@@ -5,14 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 )
 
-// InProcess is an Invoker that calls a Go handler in this process.
+// InProcess is a Runtime that calls a Go handler in this process.
 type InProcess struct {
-	h lambda.Handler
+	h    lambda.Handler
+	warm atomic.Bool
 }
 
 // NewInProcess wraps handler, which may be anything aws-lambda-go's lambda.Start accepts (for
@@ -62,9 +64,11 @@ func checkHandlerShape(t reflect.Type) error {
 	return nil
 }
 
-// Invoke calls the handler. A panic or an error returned by the handler becomes a
+// Run calls the handler. A panic or an error returned by the handler becomes a
 // *FunctionError, as Lambda reports it; a handler still running when ctx ends is abandoned.
-func (p *InProcess) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+// The first invocation counts as the cold start.
+func (p *InProcess) Run(ctx context.Context, inv *Invocation) ([]byte, error) {
+	inv.ColdStart = !p.warm.Swap(true)
 	type result struct {
 		out []byte
 		err error
@@ -76,7 +80,7 @@ func (p *InProcess) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 				done <- result{err: &FunctionError{Message: fmt.Sprint(r), Type: "Runtime.Panic"}}
 			}
 		}()
-		out, err := p.h.Invoke(ctx, event)
+		out, err := p.h.Invoke(ctx, inv.Event)
 		done <- result{out, err}
 	}()
 	select {

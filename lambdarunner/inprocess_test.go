@@ -18,7 +18,7 @@ func TestInProcessInvokesAnAWSLambdaGoHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := inv.Invoke(context.Background(), []byte(`{"token":"t"}`))
+	out, err := inv.Run(context.Background(), &Invocation{Event: []byte(`{"token":"t"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestInProcessFunctionErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = inv.Invoke(context.Background(), []byte(`{}`))
+			_, err = inv.Run(context.Background(), &Invocation{Event: []byte(`{}`)})
 			var fe *FunctionError
 			if !errors.As(err, &fe) {
 				t.Fatalf("got %v; want a *FunctionError", err)
@@ -71,7 +71,7 @@ func TestInProcessAbandonsAHandlerPastTheDeadline(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := inv.Invoke(ctx, []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := inv.Run(ctx, &Invocation{Event: []byte(`{}`)}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v; want context.DeadlineExceeded", err)
 	}
 }

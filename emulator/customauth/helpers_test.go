@@ -73,11 +73,11 @@ func (r *fakeRegistry) DefaultAuthorizer() (string, bool) {
 	return r.def, r.def != ""
 }
 
-func (r *fakeRegistry) Invoker(arn string) (lambdarunner.Invoker, error) {
-	if inv, ok := r.invokers[arn]; ok {
+func (r *fakeRegistry) Invoker(a *Authorizer) (lambdarunner.Invoker, error) {
+	if inv, ok := r.invokers[a.FunctionARN]; ok {
 		return inv, nil
 	}
-	return nil, errors.New("function not found: " + arn)
+	return nil, errors.New("function not found: " + a.FunctionARN)
 }
 
 // invokerFunc adapts a function to lambdarunner.Invoker.

@@ -72,7 +72,9 @@ type Registry interface {
 	DefaultAuthorizer() (name string, ok bool)
 	// Invoker returns the invoker of a function; an error means it cannot be invoked (no
 	// such function, or its resource policy does not let AWS IoT invoke it).
-	Invoker(functionARN string) (lambdarunner.Invoker, error)
+	// The authorizer is passed so that the function's resource-based policy can be checked
+	// against the authorizer's ARN.
+	Invoker(a *Authorizer) (lambdarunner.Invoker, error)
 }
 
 // Result is a successful authentication.
@@ -312,7 +314,7 @@ func (t *trace) verify(auth *Authorizer, src sources, token string) (bool, error
 // invoke calls the authorizer's function with the AWS deadline and returns its raw answer.
 func (t *trace) invoke(ctx context.Context, a *Authenticator, auth *Authorizer, event []byte) ([]byte, error) {
 	data := map[string]any{"functionArn": auth.FunctionARN}
-	inv, err := a.Registry.Invoker(auth.FunctionARN)
+	inv, err := a.Registry.Invoker(auth)
 	if err != nil {
 		return nil, t.fail(failFunctionUnavailable, StepInvoke,
 			fmt.Sprintf("cannot invoke %s: %v", auth.FunctionARN, err), data, err)
@@ -320,6 +322,10 @@ func (t *trace) invoke(ctx context.Context, a *Authenticator, auth *Authorizer, 
 	timeout := a.timeout()
 	// AWS: the function must answer within 5 seconds.
 	ictx, cancel := context.WithTimeout(ctx, timeout)
+	// The request ID links this step to the function's log lines (START, END, REPORT).
+	requestID := uuid.NewString()
+	data["requestId"] = requestID
+	ictx = lambdarunner.WithRequestID(ictx, requestID)
 	start := time.Now()
 	out, err := inv.Invoke(ictx, event)
 	elapsed := time.Since(start)

@@ -70,7 +70,11 @@ func newFixture(t *testing.T, handler any, defaultAuthorizer string) (*Authentic
 	t.Helper()
 	key1, _ := keys(t)
 	pemText := publicPEM(t, &key1.PublicKey)
-	inv, err := lambdarunner.NewInProcess(handler)
+	rt, err := lambdarunner.NewInProcess(handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := lambdarunner.NewFunction(lambdarunner.FunctionConfig{Name: "f", Runtime: rt, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-// Sink receives events and traces from a Logger. Calls may come from many
-// goroutines at once; a sink must be safe for that and return quickly.
+// Sink receives events, traces and function log lines from a Logger. Calls
+// may come from many goroutines at once; a sink must be safe for that and
+// return quickly.
 type Sink interface {
 	WriteEvent(Event)
 	WriteTrace(Trace)
+	WriteFunctionLine(FunctionLine)
 }
 
 // Logger fans events and traces out to its sinks, filling in the fields AWS
@@ -95,6 +97,21 @@ func (l *Logger) Trace(t Trace) {
 	}
 	for _, s := range sinks {
 		deliver(func() { s.WriteTrace(t) })
+	}
+}
+
+// FunctionLine logs a line of a function's log. A zero Time becomes the
+// clock's now.
+func (l *Logger) FunctionLine(f FunctionLine) {
+	if l == nil {
+		return
+	}
+	sinks, now := l.snapshot()
+	if f.Time.IsZero() {
+		f.Time = now()
+	}
+	for _, s := range sinks {
+		deliver(func() { s.WriteFunctionLine(f) })
 	}
 }
 

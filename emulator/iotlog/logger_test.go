@@ -47,6 +47,8 @@ type panicSink struct{}
 func (panicSink) WriteEvent(Event) { panic("boom") }
 func (panicSink) WriteTrace(Trace) { panic("boom") }
 
+func (panicSink) WriteFunctionLine(FunctionLine) { panic("boom") }
+
 func TestLoggerContainsSinkPanics(t *testing.T) {
 	mem := NewMemory()
 	l := New(panicSink{}, mem)

@@ -16,6 +16,7 @@ type Memory struct {
 	events  []Event
 	dropped int // events dropped by the limit, so WaitEvent can keep absolute positions
 	traces  []Trace
+	lines   []FunctionLine
 	gen     uint64        // incremented by Reset
 	changed chan struct{} // made by a waiter; closed when an event arrives or on Reset
 }
@@ -53,6 +54,30 @@ func (m *Memory) WriteTrace(t Trace) {
 	if m.limit > 0 && len(m.traces) > 2*m.limit {
 		m.traces = slices.Clone(m.traces[len(m.traces)-m.limit:])
 	}
+}
+
+// WriteFunctionLine stores l.
+func (m *Memory) WriteFunctionLine(l FunctionLine) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lines = append(m.lines, l)
+	if m.limit > 0 && len(m.lines) > 2*m.limit {
+		m.lines = slices.Clone(m.lines[len(m.lines)-m.limit:])
+	}
+}
+
+// FunctionLines returns the function log lines of one invocation, or every line when
+// requestID is "", oldest first.
+func (m *Memory) FunctionLines(requestID string) []FunctionLine {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []FunctionLine
+	for _, l := range m.lines {
+		if requestID == "" || l.RequestID == requestID {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Events returns a copy of the events, oldest first.
@@ -118,7 +143,7 @@ func (m *Memory) WaitEvent(ctx context.Context, match func(Event) bool) (Event, 
 func (m *Memory) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events, m.traces, m.dropped = nil, nil, 0
+	m.events, m.traces, m.lines, m.dropped = nil, nil, nil, 0
 	m.gen++
 	m.notifyLocked()
 }

@@ -47,6 +47,9 @@ func (s *jsonSink) WriteEvent(e Event) { writeJSON(s.out, e.MarshalJSON) }
 // WriteTrace writes t as one line.
 func (s *jsonSink) WriteTrace(t Trace) { writeJSON(s.out, t.MarshalJSON) }
 
+// WriteFunctionLine writes l as one JSON line.
+func (s *jsonSink) WriteFunctionLine(l FunctionLine) { writeJSON(s.out, l.MarshalJSON) }
+
 // writeJSON encodes a record and writes it; a record that fails to encode
 // is dropped.
 func writeJSON(out *lineWriter, marshal func() ([]byte, error)) {
@@ -78,6 +81,9 @@ func (s *FileSink) WriteEvent(e Event) { writeJSON(s.out, e.MarshalJSON) }
 
 // WriteTrace appends t as one line.
 func (s *FileSink) WriteTrace(t Trace) { writeJSON(s.out, t.MarshalJSON) }
+
+// WriteFunctionLine appends l as one JSON line.
+func (s *FileSink) WriteFunctionLine(l FunctionLine) { writeJSON(s.out, l.MarshalJSON) }
 
 // Close closes the file. Records written afterwards are dropped. It returns
 // the first write error, if any, joined with the error of closing; a second

@@ -33,6 +33,11 @@ func (s *textSink) WriteEvent(e Event) { s.out.writeLine([]byte(FormatEvent(e)))
 // WriteTrace writes t as one or more lines.
 func (s *textSink) WriteTrace(t Trace) { s.out.writeLine([]byte(FormatTrace(t))) }
 
+// WriteFunctionLine writes l as one line.
+func (s *textSink) WriteFunctionLine(l FunctionLine) {
+	s.out.writeLine([]byte(FormatFunctionLine(l)))
+}
+
 // FormatEvent renders e as the text sink does, without the newline.
 func FormatEvent(e Event) string {
 	var b strings.Builder

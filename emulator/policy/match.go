@@ -53,7 +53,9 @@ func parsePattern(src string, vars bool) pattern {
 		case vars && c == '$' && strings.HasPrefix(src[i:], "${"):
 			end := strings.IndexByte(src[i+2:], '}')
 			if end < 0 {
-				// AWS (inferred): an unterminated "${" is literal text.
+				// AWS (inferred): an unterminated "${" is literal text. No '}' follows, so no
+				// later "${" is a variable either.
+				vars = false
 				i++
 				continue
 			}

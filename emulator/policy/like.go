@@ -1,0 +1,9 @@
+package policy
+
+// Like reports whether s matches an IAM wildcard pattern as StringLike and ArnLike do: '*'
+// matches any run of characters, '?' exactly one, everything else itself, case-sensitively.
+// Other IAM policies (such as a Lambda function's resource-based policy) use it.
+func Like(pattern, s string) bool {
+	m := newMatcher(parsePattern(pattern, false).toks, false)
+	return m.match(s)
+}

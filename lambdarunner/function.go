@@ -1,0 +1,156 @@
+package lambdarunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// MaxResponseBytes is the largest answer Lambda returns from a synchronous invocation.
+const MaxResponseBytes = 6 * 1024 * 1024 // AWS: 6 MB synchronous response payload limit
+
+// DefaultTimeout is a function's timeout when none is configured: AWS IoT gives an authorizer
+// 5 seconds whatever the function's own timeout is.
+const DefaultTimeout = 5 * time.Second
+
+// DefaultMemoryMB is a function's memory size when none is configured (Lambda's default).
+const DefaultMemoryMB = 128
+
+// LogLine is one line of a function's log (CloudWatch's /aws/lambda/NAME).
+type LogLine struct {
+	Time      time.Time
+	LogGroup  string
+	RequestID string
+	Text      string
+}
+
+// FunctionConfig describes a Function.
+type FunctionConfig struct {
+	// Name is the function name; ARN its full ARN.
+	Name, ARN string
+	// Runtime runs the code.
+	Runtime Runtime
+	// Timeout is the function's timeout (default 5 s).
+	Timeout time.Duration
+	// MemoryMB is the configured memory size, reported in REPORT lines (default 128).
+	MemoryMB int
+	// Policy is the function's resource-based policy; nil allows nothing.
+	Policy *ResourcePolicy
+	// Log receives the function's log lines; nil discards them.
+	Log func(LogLine)
+}
+
+// Function is a Lambda function: its code (a Runtime) plus what Lambda adds around every
+// invocation: a request ID, the timeout, START/END/REPORT log lines, the 6 MB answer limit,
+// the resource-based policy and metrics.
+type Function struct {
+	cfg     FunctionConfig
+	metrics *metrics
+}
+
+// NewFunction checks cfg and returns the function.
+func NewFunction(cfg FunctionConfig) (*Function, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("lambdarunner: function has no name")
+	}
+	if cfg.Runtime == nil {
+		return nil, fmt.Errorf("lambdarunner: function %s has no runtime", cfg.Name)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MemoryMB <= 0 {
+		cfg.MemoryMB = DefaultMemoryMB
+	}
+	if cfg.Log == nil {
+		cfg.Log = func(LogLine) {}
+	}
+	return &Function{cfg: cfg, metrics: newMetrics()}, nil
+}
+
+// Name returns the function's name.
+func (f *Function) Name() string { return f.cfg.Name }
+
+// ARN returns the function's ARN.
+func (f *Function) ARN() string { return f.cfg.ARN }
+
+// LogGroup returns the function's CloudWatch log group, /aws/lambda/NAME.
+func (f *Function) LogGroup() string { return "/aws/lambda/" + f.cfg.Name }
+
+// Policy returns the function's resource-based policy.
+func (f *Function) Policy() *ResourcePolicy { return f.cfg.Policy }
+
+// Metrics returns the function's invocation metrics so far.
+func (f *Function) Metrics() Metrics { return f.metrics.snapshot() }
+
+// Close releases what the runtime holds (processes, connections).
+func (f *Function) Close() error {
+	if c, ok := f.cfg.Runtime.(Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context that makes the next invocation use id as its request ID,
+// so that the caller can point at the invocation's log lines.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// Invoke runs one invocation as Lambda does.
+func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	if id == "" {
+		id = uuid.NewString()
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	inv := &Invocation{RequestID: id, Event: event, Deadline: deadline, Log: func(text string) { f.log(id, text) }}
+
+	f.log(id, "START RequestId: "+id+" Version: $LATEST") // AWS: Lambda's START line
+	start := time.Now()
+	out, err := f.cfg.Runtime.Run(ctx, inv)
+	elapsed := time.Since(start)
+	if err == nil && len(out) > MaxResponseBytes {
+		// AWS: a synchronous answer over 6 MB fails the invocation.
+		err = &FunctionError{Type: "Function.ResponseSizeTooLarge", Message: fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", len(out), MaxResponseBytes)}
+		out = nil
+	}
+	timedOut := err != nil && errors.Is(err, context.DeadlineExceeded) && !time.Now().Before(deadline)
+	if timedOut {
+		f.log(id, fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, f.timeoutFor(start, deadline).Seconds()))
+	}
+	f.log(id, "END RequestId: "+id)
+	f.log(id, f.report(id, elapsed, inv, timedOut))
+	f.metrics.record(elapsed, err, timedOut, errors.Is(err, ErrThrottled), inv.ColdStart)
+	return out, err
+}
+
+// timeoutFor is the time the invocation was given.
+func (f *Function) timeoutFor(start, deadline time.Time) time.Duration {
+	return deadline.Sub(start).Round(10 * time.Millisecond)
+}
+
+// report formats Lambda's REPORT line.
+func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut bool) string {
+	ms := float64(d.Microseconds()) / 1000
+	line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB", id, ms, int(math.Ceil(ms)), f.cfg.MemoryMB)
+	if inv.MaxMemoryUsedMB > 0 {
+		line += fmt.Sprintf("\tMax Memory Used: %d MB", inv.MaxMemoryUsedMB)
+	}
+	if timedOut {
+		line += "\tStatus: timeout"
+	}
+	return line
+}
+
+func (f *Function) log(id, text string) {
+	f.cfg.Log(LogLine{Time: time.Now(), LogGroup: f.LogGroup(), RequestID: id, Text: text})
+}
