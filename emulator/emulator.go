@@ -239,6 +239,22 @@ func (e *Emulator) FunctionMetrics(name string) (lambdarunner.Metrics, bool) {
 	return fn.Metrics(), true
 }
 
+// SetPermissions replaces a function's resource-based policy, as Lambda's AddPermission and
+// RemovePermission do: an empty list takes AWS IoT's permission away, nil restores the default
+// (see Function.Permissions). It applies to the next invocation.
+func (e *Emulator) SetPermissions(function string, perms []Permission) error {
+	fn, ok := e.registry.function(function)
+	if !ok {
+		return fmt.Errorf("function %s not found", function)
+	}
+	p := &lambdarunner.ResourcePolicy{Statements: Function{Permissions: perms}.permissions(e.cfg.Region, e.cfg.AccountID)}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("permissions of %s: %w", function, err)
+	}
+	fn.SetPolicy(p)
+	return nil
+}
+
 // refused logs a connection the gateway closed on one of AWS's TLS-layer rules.
 func (e *Emulator) refused(r gateway.Refusal) {
 	addr := r.Info.Remote.Addr().Unmap().String()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,7 +39,7 @@ type FunctionConfig struct {
 	Timeout time.Duration
 	// MemoryMB is the configured memory size, reported in REPORT lines (default 128).
 	MemoryMB int
-	// Policy is the function's resource-based policy; nil allows nothing.
+	// Policy is the function's initial resource-based policy; nil allows nothing.
 	Policy *ResourcePolicy
 	// Log receives the function's log lines; nil discards them.
 	Log func(LogLine)
@@ -49,6 +50,7 @@ type FunctionConfig struct {
 // the resource-based policy and metrics.
 type Function struct {
 	cfg     FunctionConfig
+	policy  atomic.Pointer[ResourcePolicy]
 	metrics *metrics
 }
 
@@ -69,7 +71,9 @@ func NewFunction(cfg FunctionConfig) (*Function, error) {
 	if cfg.Log == nil {
 		cfg.Log = func(LogLine) {}
 	}
-	return &Function{cfg: cfg, metrics: newMetrics()}, nil
+	f := &Function{cfg: cfg, metrics: newMetrics()}
+	f.SetPolicy(cfg.Policy)
+	return f, nil
 }
 
 // Name returns the function's name.
@@ -82,7 +86,15 @@ func (f *Function) ARN() string { return f.cfg.ARN }
 func (f *Function) LogGroup() string { return "/aws/lambda/" + f.cfg.Name }
 
 // Policy returns the function's resource-based policy.
-func (f *Function) Policy() *ResourcePolicy { return f.cfg.Policy }
+func (f *Function) Policy() *ResourcePolicy { return f.policy.Load() }
+
+// SetPolicy replaces the function's resource-based policy (AddPermission, RemovePermission).
+func (f *Function) SetPolicy(p *ResourcePolicy) {
+	if p == nil {
+		p = &ResourcePolicy{}
+	}
+	f.policy.Store(p)
+}
 
 // Metrics returns the function's invocation metrics so far.
 func (f *Function) Metrics() Metrics { return f.metrics.snapshot() }

@@ -90,7 +90,7 @@ func (p *ResourcePolicy) Check(c Caller) error {
 	if p == nil || len(p.Statements) == 0 {
 		return fmt.Errorf("%w: the function has no resource-based policy, so %s cannot invoke it (add a permission for principal %s, action %s)", ErrNotPermitted, c.Principal, IoTPrincipal, ActionInvoke)
 	}
-	allowed := ""
+	allowed := false
 	for _, st := range p.Statements {
 		if !st.matches(c) {
 			continue
@@ -98,9 +98,9 @@ func (p *ResourcePolicy) Check(c Caller) error {
 		if st.Effect == "Deny" {
 			return fmt.Errorf("%w: statement %q denies %s", ErrNotPermitted, st.Sid, c.Principal)
 		}
-		allowed = st.Sid
+		allowed = true
 	}
-	if allowed == "" {
+	if !allowed {
 		return fmt.Errorf("%w: no statement allows principal %s action %s with source ARN %s and source account %s", ErrNotPermitted, c.Principal, ActionInvoke, c.SourceARN, c.SourceAccount)
 	}
 	return nil
