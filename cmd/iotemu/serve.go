@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/iotemu/iotemu/emulator"
 )
@@ -64,9 +67,34 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printBanner(stdout, emu, caFile)
-	<-ctx.Done()
-	fmt.Fprintln(stdout, "iotemu: shutting down")
-	return nil
+	// The troubleshooting guide's "check the invocation metrics": on demand with SIGUSR1
+	// (kill -USR1 PID), and at exit.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	for {
+		select {
+		case <-usr1:
+			printMetrics(stdout, emu)
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, "iotemu: shutting down")
+			printMetrics(stdout, emu)
+			return nil
+		}
+	}
+}
+
+// printMetrics prints each function's invocation metrics.
+func printMetrics(w io.Writer, emu *emulator.Emulator) {
+	fmt.Fprintln(w, "Invocation metrics:")
+	for _, f := range emu.Config().Functions {
+		m, ok := emu.FunctionMetrics(f.Name)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "  %s: invocations %d, errors %d, timeouts %d, throttles %d, cold starts %d, duration p50 %s, p99 %s\n",
+			f.Name, m.Invocations, m.Errors, m.Timeouts, m.Throttles, m.ColdStarts, m.DurationP50, m.DurationP99)
+	}
 }
 
 // printBanner tells a new user where everything is and gives commands that work as printed.

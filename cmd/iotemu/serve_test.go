@@ -80,6 +80,11 @@ func TestServePrintedCommandsWork(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
+		// Two connections invoked the demo function: mosquitto_sub and mosquitto_pub (the
+		// changed token never reaches it: its signature fails first).
+		if !strings.Contains(out.String(), "iotemu-demo: invocations 2, errors 0") {
+			t.Errorf("no invocation metrics at exit:\n%s", out)
+		}
 	})
 	waitFor(t, out, "mosquitto_pub ")
 
