@@ -112,17 +112,24 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 		return
 	}
 
-	ctx := context.Background()
-	res, err := b.cfg.Auth.Authenticate(ctx, customauth.Request{
+	req := customauth.Request{
 		ConnectionID: s.ConnectionID,
-		Protocols:    []string{"tls", "mqtt"}, // AWS: direct MQTT
+		Protocols:    customauth.ProtocolsMQTT, // AWS: direct MQTT is ["tls","mqtt"]
 		ServerName:   c.Info.ServerName,
 		HasUsername:  pk.Connect.UsernameFlag,
 		Username:     string(pk.Connect.Username),
 		HasPassword:  pk.Connect.PasswordFlag,
 		Password:     pk.Connect.Password,
 		ClientID:     s.ClientID,
-	})
+	}
+	if h := c.Info.HTTP; h != nil {
+		// AWS (inferred): MQTT over WebSockets authenticates at CONNECT with the upgrade
+		// request's headers and query as well.
+		req.Protocols = customauth.ProtocolsWSS
+		req.Headers = h.Headers
+		req.QueryString = h.QueryString
+	}
+	res, err := b.cfg.Auth.Authenticate(context.Background(), req)
 	if err != nil {
 		var f *customauth.Failure
 		if !errors.As(err, &f) {

@@ -16,6 +16,15 @@ type ConnInfo struct {
 	ALPN        string   // protocol agreed; "" when none
 	Remote      netip.AddrPort
 	ClientCerts int // number of certificates the client presented
+	// HTTP is set for MQTT over WebSockets: what the upgrade request carried.
+	HTTP *HTTPInfo
+}
+
+// HTTPInfo is what an HTTP request (a WebSocket upgrade) told about the client.
+type HTTPInfo struct {
+	Host        string
+	Headers     map[string]string // names in lower case, first value of each
+	QueryString string            // raw, without '?'
 }
 
 // Conn is a TLS connection that passed the gateway's rules. It carries its ConnInfo to the
