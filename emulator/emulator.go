@@ -21,7 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
+	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/internal/broker"
@@ -47,6 +49,9 @@ type Options struct {
 	Stdout io.Writer
 	// Logger receives the emulator's own diagnostics (default: discarded).
 	Logger *slog.Logger
+	// Clock is the emulator's time for every timer (refresh, disconnect, HTTP caching): nil is
+	// the real clock; a *clock.Virtual lets a test advance time with Advance.
+	Clock clock.Clock
 	// LogLimit keeps only about the newest LogLimit events and traces in memory (Logs); 0
 	// keeps everything, as tests want.
 	LogLimit int
@@ -55,6 +60,7 @@ type Options struct {
 // Emulator is a running emulated data endpoint.
 type Emulator struct {
 	cfg      Config
+	clock    clock.Clock
 	ca       *certs.CA
 	gw       *gateway.Gateway
 	broker   *broker.Broker
@@ -75,7 +81,10 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Emulator{cfg: cfg, memory: iotlog.NewMemoryLimit(opts.LogLimit)}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	e := &Emulator{cfg: cfg, clock: opts.Clock, memory: iotlog.NewMemoryLimit(opts.LogLimit)}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -105,6 +114,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Auth:               &customauth.Authenticator{Registry: e.registry},
 		Log:                e.log,
 		FirstPacketTimeout: cfg.FirstPacketTimeout,
+		Clock:              opts.Clock,
 		Logger:             opts.Logger,
 	})
 	if err != nil {
@@ -304,6 +314,20 @@ func (e *Emulator) Close() error {
 		errs = append(errs, c.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Clock returns the emulator's clock.
+func (e *Emulator) Clock() clock.Clock { return e.clock }
+
+// Advance moves a virtual clock forward, running every timer that falls due (authorizer
+// refreshes, disconnectAfterInSeconds). It fails when the emulator runs on the real clock.
+func (e *Emulator) Advance(d time.Duration) error {
+	v, ok := e.clock.(*clock.Virtual)
+	if !ok {
+		return errors.New("the emulator runs on the real clock; start it with Options.Clock set to a *clock.Virtual")
+	}
+	v.Advance(d)
+	return nil
 }
 
 // Config returns the configuration in force, defaults filled in.

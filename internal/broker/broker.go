@@ -14,6 +14,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/emulator/policy"
@@ -36,6 +37,9 @@ type Config struct {
 	Log       *iotlog.Logger
 	// FirstPacketTimeout bounds the wait for CONNECT after the TLS handshake (default 10 s).
 	FirstPacketTimeout time.Duration
+	// Clock runs the authorizer's refresh and disconnect timers and HTTP answer caching
+	// (default: the real clock).
+	Clock clock.Clock
 	Logger             *slog.Logger
 }
 
@@ -52,6 +56,9 @@ func New(cfg Config) (*Broker, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumQos = MaxQoS                   // AWS: QoS 0 and 1 only

@@ -1,0 +1,63 @@
+package clock
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestVirtualRunsTimersInOrderAtTheirTime(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := NewVirtual(start)
+	var order []string
+	var seen []time.Duration
+	record := func(name string) func() {
+		return func() { order = append(order, name); seen = append(seen, v.Now().Sub(start)) }
+	}
+	v.AfterFunc(300*time.Second, record("refresh"))
+	v.AfterFunc(86400*time.Second, record("disconnect"))
+	stopped := v.AfterFunc(10*time.Second, record("stopped"))
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("Stop should succeed once")
+	}
+	v.Advance(299 * time.Second)
+	if len(order) != 0 {
+		t.Fatalf("ran %v before their time", order)
+	}
+	v.Advance(time.Second)
+	if len(order) != 1 || order[0] != "refresh" || seen[0] != 300*time.Second {
+		t.Fatalf("after 300 s: %v at %v", order, seen)
+	}
+	v.Advance(86400*time.Second - 301*time.Second)
+	if len(order) != 1 {
+		t.Fatalf("disconnect ran a second early")
+	}
+	v.Advance(time.Second)
+	if len(order) != 2 || seen[1] != 86400*time.Second {
+		t.Fatalf("after 86400 s: %v at %v", order, seen)
+	}
+	if v.Pending() != 0 {
+		t.Fatalf("%d timers left", v.Pending())
+	}
+}
+
+func TestVirtualRunsTimersSetByTimersWithinTheSameAdvance(t *testing.T) {
+	v := NewVirtual(time.Unix(0, 0))
+	var n atomic.Int32
+	var every func()
+	every = func() {
+		n.Add(1)
+		v.AfterFunc(300*time.Second, every)
+	}
+	v.AfterFunc(300*time.Second, every)
+	v.Advance(1000 * time.Second)
+	if n.Load() != 3 {
+		t.Fatalf("a 300 s refresh ran %d times in 1000 s, want 3", n.Load())
+	}
+}
+
+func TestRealClock(t *testing.T) {
+	done := make(chan struct{})
+	Real{}.AfterFunc(time.Millisecond, func() { close(done) })
+	<-done
+}
