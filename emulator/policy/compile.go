@@ -18,8 +18,10 @@ const (
 
 // Effects a statement can have, as Decision.Effect reports them.
 const (
+	// EffectAllow is the Effect of a statement that allows.
 	EffectAllow = "Allow"
-	EffectDeny  = "Deny"
+	// EffectDeny is the Effect of a statement that denies; an explicit deny beats any allow.
+	EffectDeny = "Deny"
 )
 
 // knownActions are the actions a compiled statement precomputes its answer for; bit i of

@@ -71,8 +71,8 @@ func TestEvaluate(t *testing.T) {
 		{
 			name: "plus and hash are literal",
 			docs: []string{doc(
-				`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"` + arn + `topicfilter/a/+"}`,
-				`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"` + arn + `topicfilter/b/#"}`)},
+				`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"`+arn+`topicfilter/a/+"}`,
+				`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"`+arn+`topicfilter/b/#"}`)},
 			requests: []request{
 				{Subscribe, arn + "topicfilter/a/+", true},
 				{Subscribe, arn + "topicfilter/a/x", false},
@@ -105,10 +105,10 @@ func TestEvaluate(t *testing.T) {
 		{
 			name: "action wildcards",
 			docs: []string{doc(
-				`{"Effect":"Allow","Action":"iot:Pub*","Resource":"` + arn + `topic/p"}`,
-				`{"Effect":"Allow","Action":"iot:*","Resource":"` + arn + `topic/all"}`,
-				`{"Effect":"Allow","Action":"*","Resource":"` + arn + `topic/any"}`,
-				`{"Effect":"Allow","Action":"iot:Rece?ve","Resource":"` + arn + `topic/r"}`)},
+				`{"Effect":"Allow","Action":"iot:Pub*","Resource":"`+arn+`topic/p"}`,
+				`{"Effect":"Allow","Action":"iot:*","Resource":"`+arn+`topic/all"}`,
+				`{"Effect":"Allow","Action":"*","Resource":"`+arn+`topic/any"}`,
+				`{"Effect":"Allow","Action":"iot:Rece?ve","Resource":"`+arn+`topic/r"}`)},
 			requests: []request{
 				{Publish, arn + "topic/p", true},
 				{RetainPublish, arn + "topic/p", false},
@@ -124,8 +124,8 @@ func TestEvaluate(t *testing.T) {
 			name: "client ID is substituted as literal text",
 			ctx:  Context{ClientID: "dev*1?"},
 			docs: []string{doc(
-				`{"Effect":"Allow","Action":"iot:Connect","Resource":"` + arn + `client/${iot:ClientId}"}`,
-				`{"Effect":"Allow","Action":"iot:Publish","Resource":"` + arn + `topic/${iot:ClientId}/*"}`)},
+				`{"Effect":"Allow","Action":"iot:Connect","Resource":"`+arn+`client/${iot:ClientId}"}`,
+				`{"Effect":"Allow","Action":"iot:Publish","Resource":"`+arn+`topic/${iot:ClientId}/*"}`)},
 			requests: []request{
 				{Connect, arn + "client/dev*1?", true},
 				{Connect, arn + "client/devXX1Y", false},
@@ -171,10 +171,10 @@ func TestEvaluate(t *testing.T) {
 		{
 			name: "thing and certificate variables match nothing",
 			docs: []string{doc(
-				`{"Effect":"Allow","Action":"iot:Connect","Resource":"` + arn + `client/${iot:Connection.Thing.ThingName}"}`,
-				`{"Effect":"Allow","Action":"iot:Publish","Resource":"` + arn + `topic/${iot:Connection.Thing.Attributes[room]}/*"}`,
-				`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"` + arn + `topicfilter/${iot:Certificate.Subject.CommonName}"}`,
-				`{"Effect":"Allow","Action":"iot:Receive","Resource":"` + arn + `topic/${iot:Connection.Thing.ThingTypeName}"}`)},
+				`{"Effect":"Allow","Action":"iot:Connect","Resource":"`+arn+`client/${iot:Connection.Thing.ThingName}"}`,
+				`{"Effect":"Allow","Action":"iot:Publish","Resource":"`+arn+`topic/${iot:Connection.Thing.Attributes[room]}/*"}`,
+				`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"`+arn+`topicfilter/${iot:Certificate.Subject.CommonName}"}`,
+				`{"Effect":"Allow","Action":"iot:Receive","Resource":"`+arn+`topic/${iot:Connection.Thing.ThingTypeName}"}`)},
 			requests: []request{
 				{Connect, arn + "client/dev1", false},
 				{Connect, arn + "client/${iot:Connection.Thing.ThingName}", false},
@@ -188,9 +188,9 @@ func TestEvaluate(t *testing.T) {
 			name: "unknown and empty variables match nothing",
 			ctx:  Context{ClientID: "dev1"},
 			docs: []string{doc(
-				`{"Effect":"Allow","Action":"iot:Connect","Resource":"` + arn + `client/${iot:NoSuch}"}`,
-				`{"Effect":"Allow","Action":"iot:Publish","Resource":"` + arn + `topic/${iot:DomainName}"}`,
-				`{"Effect":"Allow","Action":"iot:Receive","Resource":"` + arn + `topic/${}"}`)},
+				`{"Effect":"Allow","Action":"iot:Connect","Resource":"`+arn+`client/${iot:NoSuch}"}`,
+				`{"Effect":"Allow","Action":"iot:Publish","Resource":"`+arn+`topic/${iot:DomainName}"}`,
+				`{"Effect":"Allow","Action":"iot:Receive","Resource":"`+arn+`topic/${}"}`)},
 			requests: []request{
 				{Connect, arn + "client/", false},
 				{Publish, arn + "topic/", false},
@@ -201,7 +201,7 @@ func TestEvaluate(t *testing.T) {
 			name: "explicit deny beats allow",
 			docs: []string{doc(
 				`{"Effect":"Allow","Action":"iot:*","Resource":"*"}`,
-				`{"Effect":"Deny","Action":"iot:Publish","Resource":"` + arn + `topic/admin/*"}`)},
+				`{"Effect":"Deny","Action":"iot:Publish","Resource":"`+arn+`topic/admin/*"}`)},
 			requests: []request{
 				{Publish, arn + "topic/admin/reboot", false},
 				{Publish, arn + "topic/user/x", true},
@@ -246,7 +246,7 @@ func TestEvaluate(t *testing.T) {
 			name: "NotResource",
 			docs: []string{doc(
 				`{"Effect":"Allow","Action":"iot:Publish","Resource":"*"}`,
-				`{"Effect":"Deny","Action":"iot:Publish","NotResource":["` + arn + `topic/dev1/*","` + arn + `topic/shared"]}`)},
+				`{"Effect":"Deny","Action":"iot:Publish","NotResource":["`+arn+`topic/dev1/*","`+arn+`topic/shared"]}`)},
 			requests: []request{
 				{Publish, arn + "topic/dev1/x", true},
 				{Publish, arn + "topic/shared", true},
@@ -257,7 +257,7 @@ func TestEvaluate(t *testing.T) {
 			name: "NotResource with an unresolved variable covers everything",
 			docs: []string{doc(
 				`{"Effect":"Allow","Action":"iot:Publish","Resource":"*"}`,
-				`{"Effect":"Deny","Action":"iot:Publish","NotResource":"` + arn + `topic/${iot:Connection.Thing.ThingName}/*"}`)},
+				`{"Effect":"Deny","Action":"iot:Publish","NotResource":"`+arn+`topic/${iot:Connection.Thing.ThingName}/*"}`)},
 			requests: []request{
 				{Publish, arn + "topic/dev1/x", false},
 			},

@@ -4,6 +4,6 @@ package policy
 // matches any run of characters, '?' exactly one, everything else itself, case-sensitively.
 // Other IAM policies (such as a Lambda function's resource-based policy) use it.
 func Like(pattern, s string) bool {
-	m := newMatcher(parsePattern(pattern, false).toks, false)
+	m := parsePattern(pattern, false).resolve(nil, false)
 	return m.match(s)
 }

@@ -1,5 +1,7 @@
 package policy
 
+//lint:file-ignore ST1005 error messages start with the policy key they are about (Effect, Sid, Condition).
+
 import (
 	"bytes"
 	"encoding/json"
