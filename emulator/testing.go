@@ -6,7 +6,16 @@ import "testing"
 // fails the test.
 func NewTest(t testing.TB, cfg Config) *Emulator {
 	t.Helper()
-	e, err := Start(cfg, Options{})
+	return NewTestWithOptions(t, cfg, Options{})
+}
+
+// NewTestWithOptions is NewTest with options, such as a virtual clock:
+//
+//	emu := emulator.NewTestWithOptions(t, cfg, emulator.Options{Clock: clock.NewVirtual(time.Now())})
+//	emu.Advance(301 * time.Second) // the authorizer's refresh runs now
+func NewTestWithOptions(t testing.TB, cfg Config, opts Options) *Emulator {
+	t.Helper()
+	e, err := Start(cfg, opts)
 	if err != nil {
 		t.Fatalf("start emulator: %v", err)
 	}

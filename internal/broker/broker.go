@@ -39,8 +39,8 @@ type Config struct {
 	FirstPacketTimeout time.Duration
 	// Clock runs the authorizer's refresh and disconnect timers and HTTP answer caching
 	// (default: the real clock).
-	Clock clock.Clock
-	Logger             *slog.Logger
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // Broker serves authenticated MQTT connections.
@@ -136,29 +136,16 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 		req.Headers = h.Headers
 		req.QueryString = h.QueryString
 	}
-	res, err := b.cfg.Auth.Authenticate(context.Background(), req)
-	if err != nil {
-		var f *customauth.Failure
-		if !errors.As(err, &f) {
-			f = &customauth.Failure{Reason: iotlog.ReasonInternalServerError, Details: "Internal server error", Err: err}
-		}
-		b.steps(s, traceID, f.Steps)
-		b.authNError(s, traceID, f.Reason, f.Details)
+	s.authReq = req
+	s.policyCtx = b.policyContext(s, pk.Connect.Clean, pk.Properties.SessionExpiryInterval, pk.Connect.WillFlag)
+	res, pol, ok := b.authorize(s, traceID)
+	if !ok {
 		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
 		return
 	}
-	b.steps(s, traceID, res.Steps)
 	s.PrincipalID = res.PrincipalID
-
-	docs, err := parseDocuments(res.PolicyDocuments)
-	if err != nil {
-		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
-		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
-		b.authNError(s, traceID, iotlog.ReasonLambdaExecutionError, "Invalid policy document")
-		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
-		return
-	}
-	s.SetPolicy(policy.Compile(docs, b.policyContext(s, pk.Connect.Clean, pk.Properties.SessionExpiryInterval, pk.Connect.WillFlag)))
+	s.SetPolicy(pol)
+	s.refreshAfter, s.disconnectAfter = res.RefreshAfter, res.DisconnectAfter
 
 	d := s.Policy().Evaluate(policy.Connect, policy.ClientARN(b.cfg.Region, b.cfg.AccountID, s.ClientID)) // AWS: iot:Connect on client/ID at CONNECT
 	b.decision(s, traceID, "connect", d)
@@ -171,6 +158,31 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 	c.SetValue(s)
 	c.Unread(raw)
 	_ = b.server.EstablishConnection(listenerID, c)
+}
+
+// authorize runs custom authentication for the session's request and compiles the policies
+// the authorizer returned. On failure it logs the Connection.AuthNError and the trace, and
+// returns false.
+func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *policy.Policy, bool) {
+	res, err := b.cfg.Auth.Authenticate(context.Background(), s.authReq)
+	if err != nil {
+		var f *customauth.Failure
+		if !errors.As(err, &f) {
+			f = &customauth.Failure{Reason: iotlog.ReasonInternalServerError, Details: "Internal server error", Err: err}
+		}
+		b.steps(s, traceID, f.Steps)
+		b.authNError(s, traceID, f.Reason, f.Details)
+		return nil, nil, false
+	}
+	b.steps(s, traceID, res.Steps)
+	docs, err := parseDocuments(res.PolicyDocuments)
+	if err != nil {
+		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
+		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
+		b.authNError(s, traceID, iotlog.ReasonLambdaExecutionError, "Invalid policy document")
+		return nil, nil, false
+	}
+	return res, policy.Compile(docs, s.policyCtx), true
 }
 
 // policyContext gathers what conditions and variables may refer to.

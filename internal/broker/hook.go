@@ -64,6 +64,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
 		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
+		h.b.startTimers(s, cl)
 	}
 }
 
@@ -73,6 +74,12 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	s := sessionOf(cl)
 	if s == nil {
 		return pk, nil
+	}
+	if s.touch(h.b.cfg.Clock.Now()) {
+		h.b.refresh(s, "a refresh delayed on an idle connection, now that a packet arrived")
+		if cl.Closed() {
+			return pk, errClosedByEmulator
+		}
 	}
 	switch pk.FixedHeader.Type {
 	case packets.Publish:
@@ -213,6 +220,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	if s == nil {
 		return
 	}
+	s.stopTimers()
 	reason := disconnectReason(s.getCloseReason(), cl.StopCause(), err)
 	msg := "connection ended: " + reason
 	if err != nil {

@@ -7,12 +7,14 @@ type Case int
 
 // The refusal cases whose visible outcome depends on the MQTT version.
 const (
-	ConnectRefused  Case = iota // authentication failed, or iot:Connect denied
-	ClientIDInvalid             // client ID over 128 bytes
-	PublishDenied               // iot:Publish or iot:RetainPublish denied
-	SubscribeDenied             // iot:Subscribe denied for a filter
-	PublishQoS2                 // a PUBLISH with QoS 2
-	TopicInvalid                // a topic or filter over AWS's length or level limits
+	ConnectRefused    Case = iota // authentication failed, or iot:Connect denied
+	ClientIDInvalid               // client ID over 128 bytes
+	PublishDenied                 // iot:Publish or iot:RetainPublish denied
+	SubscribeDenied               // iot:Subscribe denied for a filter
+	PublishQoS2                   // a PUBLISH with QoS 2
+	TopicInvalid                  // a topic or filter over AWS's length or level limits
+	RefreshFailed                 // the authorizer refused or failed at a refresh
+	ConnectionExpired             // disconnectAfterInSeconds elapsed
 )
 
 // Action is what the device sees.
@@ -52,6 +54,12 @@ var Outcomes = map[Case][2]Outcome{
 	PublishQoS2: {{Action: Close}, {Action: Disconnect, Code: packets.ErrQosNotSupported}},
 	// AWS (inferred): a topic over 256 bytes or 7 levels of '/' closes the connection.
 	TopicInvalid: {{Action: Close}, {Action: Disconnect, Code: packets.ErrTopicNameInvalid}},
+	// AWS (inferred): a failed refresh closes the connection (AUTH_ERROR); MQTT 5 clients are
+	// told Not authorized.
+	RefreshFailed: {{Action: Close}, {Action: Disconnect, Code: packets.ErrNotAuthorized}},
+	// AWS (inferred): at disconnectAfterInSeconds (CUSTOMAUTH_TTL_EXPIRATION) MQTT 5 clients get
+	// DISCONNECT 0xA0 Maximum connect time.
+	ConnectionExpired: {{Action: Close}, {Action: Disconnect, Code: packets.ErrMaxConnectTime}},
 }
 
 // outcome returns the table's cell for a case and protocol version.

@@ -4,7 +4,12 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
+
+	"github.com/iotemu/iotemu/emulator/clock"
+	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/policy"
 	"github.com/iotemu/iotemu/internal/gateway"
 )
@@ -20,13 +25,23 @@ type Session struct {
 
 	policy atomic.Pointer[policy.Policy]
 
+	// What a refresh needs to ask the authorizer again, and when.
+	authReq         customauth.Request
+	policyCtx       policy.Context
+	refreshAfter    time.Duration
+	disconnectAfter time.Duration
+
 	// publishAllowed carries OnPacketRead's verdict on a PUBLISH to OnACLCheck(write=true),
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
 
 	mu          sync.Mutex
-	pendingSubs []subVerdict // SUBSCRIBE verdicts waiting for OnACLCheck(write=false)
-	closeReason string       // AWS disconnect reason when the emulator closed the connection
+	pendingSubs []subVerdict  // SUBSCRIBE verdicts waiting for OnACLCheck(write=false)
+	closeReason string        // AWS disconnect reason when the emulator closed the connection
+	client      *mqtt.Client  // set once the session is established
+	timers      []clock.Timer // refresh and disconnect timers, stopped at disconnect
+	lastPacket  time.Time     // on the emulator's clock: the last packet from the client
+	refreshDue  bool          // a refresh fell due while the connection was idle
 }
 
 type subVerdict struct {
