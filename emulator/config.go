@@ -67,6 +67,9 @@ type Listen struct {
 	// can connect by the real endpoint name (and send it as SNI) without DNS changes. Empty:
 	// no proxy.
 	Proxy string `yaml:"proxy"`
+	// Admin serves the admin HTTP endpoint (health, clock, metrics). Keep it on loopback: it
+	// can move the emulator's clock. Empty: none.
+	Admin string `yaml:"admin"`
 }
 
 // Authorizer is an AWS IoT custom authorizer, with the field names of AWS's

@@ -50,7 +50,8 @@ type Options struct {
 	// Logger receives the emulator's own diagnostics (default: discarded).
 	Logger *slog.Logger
 	// Clock is the emulator's time for every timer (refresh, disconnect, HTTP caching): nil is
-	// the real clock; a *clock.Virtual lets a test advance time with Advance.
+	// the real clock; a *clock.Virtual (tests) or *clock.Adjustable (a running server) lets
+	// Advance and the admin endpoint move it forward.
 	Clock clock.Clock
 	// LogLimit keeps only about the newest LogLimit events and traces in memory (Logs); 0
 	// keeps everything, as tests want.
@@ -65,6 +66,7 @@ type Emulator struct {
 	gw       *gateway.Gateway
 	broker   *broker.Broker
 	proxy    *socks.Server
+	admin    *adminServer
 	registry *registry
 	keys     *keyring
 	log      *iotlog.Logger
@@ -141,6 +143,11 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		}
 		e.proxy, err = socks.Listen(cfg.Listen.Proxy, ports, opts.Logger)
 		if err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Listen.Admin != "" {
+		if e.admin, err = startAdmin(cfg.Listen.Admin, e); err != nil {
 			return nil, err
 		}
 	}
@@ -298,6 +305,9 @@ func (e *Emulator) path(p string) string {
 // Close stops every listener and disconnects every client.
 func (e *Emulator) Close() error {
 	var errs []error
+	if e.admin != nil {
+		errs = append(errs, e.admin.Close())
+	}
 	if e.proxy != nil {
 		errs = append(errs, e.proxy.Close())
 	}
@@ -319,14 +329,18 @@ func (e *Emulator) Close() error {
 // Clock returns the emulator's clock.
 func (e *Emulator) Clock() clock.Clock { return e.clock }
 
-// Advance moves a virtual clock forward, running every timer that falls due (authorizer
-// refreshes, disconnectAfterInSeconds). It fails when the emulator runs on the real clock.
+// Advance moves the clock forward, running every timer that falls due (authorizer refreshes,
+// disconnectAfterInSeconds) before it returns. It fails when the clock cannot be advanced
+// (clock.Real); clock.Virtual and clock.Adjustable can.
 func (e *Emulator) Advance(d time.Duration) error {
-	v, ok := e.clock.(*clock.Virtual)
+	a, ok := e.clock.(clock.Advancer)
 	if !ok {
-		return errors.New("the emulator runs on the real clock; start it with Options.Clock set to a *clock.Virtual")
+		return errors.New("the emulator's clock cannot be advanced; start it with Options.Clock set to a clock.Virtual or clock.Adjustable")
 	}
-	v.Advance(d)
+	if d < 0 {
+		return errors.New("the clock only moves forward")
+	}
+	a.Advance(d)
 	return nil
 }
 
@@ -346,6 +360,14 @@ func (e *Emulator) Endpoints() []string {
 
 // Addr returns the local address serving a logical port, or nil when it is not served.
 func (e *Emulator) Addr(p Port) net.Addr { return e.gw.Addr(p) }
+
+// AdminAddr returns the admin endpoint's address, or nil when there is none.
+func (e *Emulator) AdminAddr() net.Addr {
+	if e.admin == nil {
+		return nil
+	}
+	return e.admin.ln.Addr()
+}
 
 // ProxyAddr returns the SOCKS5 proxy's address, or nil when there is none.
 func (e *Emulator) ProxyAddr() net.Addr {

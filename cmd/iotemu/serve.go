@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/iotemu/iotemu/emulator"
+	"github.com/iotemu/iotemu/emulator/clock"
 )
 
 func defaultConfigYAML() []byte { return emulator.DefaultYAML() }
@@ -57,6 +58,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Stdout:   stdout,
 		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		LogLimit: 10000,
+		Clock:    clock.NewAdjustable(),
 	})
 	if err != nil {
 		return err
@@ -118,6 +120,9 @@ func printBanner(w io.Writer, emu *emulator.Emulator, caFile string) {
 	proxy := emu.ProxyAddr()
 	if proxy != nil {
 		fmt.Fprintf(w, "  SOCKS5 proxy    %s (resolves every name to this emulator)\n", proxy)
+	}
+	if a := emu.AdminAddr(); a != nil {
+		fmt.Fprintf(w, "  admin endpoint  http://%s (/health, /metrics, POST /clock/advance?by=301s)\n", a)
 	}
 	fmt.Fprintf(w, "  CA certificate  %s\n", caFile)
 

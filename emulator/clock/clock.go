@@ -1,11 +1,10 @@
 // Package clock is the emulator's one source of time for every timer (authorizer refresh,
-// disconnectAfterInSeconds, HTTP answer caching): the real clock in a running server, a
-// virtual one in tests and scenarios, so that what happens hours into a connection is tested
-// in milliseconds.
+// disconnectAfterInSeconds, HTTP answer caching): the real clock, a virtual one for tests and
+// scenarios, or the real clock made advanceable for a running server, so that what happens
+// hours into a connection is tested in milliseconds.
 package clock
 
 import (
-	"container/heap"
 	"sync"
 	"time"
 )
@@ -15,6 +14,13 @@ type Clock interface {
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine once d has passed on this clock.
 	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Advancer is a clock that can be moved forward.
+type Advancer interface {
+	Clock
+	// Advance moves the clock forward by d and returns once every timer that fell due has run.
+	Advance(d time.Duration)
 }
 
 // Timer is a pending AfterFunc.
@@ -32,13 +38,12 @@ func (Real) Now() time.Time { return time.Now() }
 // AfterFunc is time.AfterFunc.
 func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
-// Virtual is a clock that moves only when told to. Its zero value is not usable; use
-// NewVirtual.
+// Virtual is a clock that moves only when told to. Use NewVirtual.
 type Virtual struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers timerHeap
-	seq    uint64
+	queue
+	mu  sync.Mutex // guards now; Advance calls are serialised by adv
+	adv sync.Mutex
+	now time.Time
 }
 
 // NewVirtual returns a virtual clock reading start.
@@ -53,88 +58,91 @@ func (v *Virtual) Now() time.Time {
 
 // AfterFunc schedules f at Now()+d. A d <= 0 runs f at the next Advance (of any length,
 // including 0).
-func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.seq++
-	t := &virtualTimer{clock: v, at: v.now.Add(d), seq: v.seq, f: f, index: -1}
-	heap.Push(&v.timers, t)
-	return t
-}
+func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer { return v.add(v.Now().Add(d), f) }
 
 // Advance moves the clock forward by d, running every timer that falls due, in order of due
 // time, each with the clock reading its due time. It returns when every call has returned.
 // Timers set by those calls are run too if they fall due within d.
 func (v *Virtual) Advance(d time.Duration) {
-	v.mu.Lock()
-	end := v.now.Add(d)
-	for len(v.timers) > 0 && !v.timers[0].at.After(end) {
-		t := heap.Pop(&v.timers).(*virtualTimer)
-		if t.at.After(v.now) {
-			v.now = t.at
+	v.adv.Lock()
+	defer v.adv.Unlock()
+	end := v.Now().Add(d)
+	v.runAll(func() time.Time { return end }, func(at time.Time) {
+		v.mu.Lock()
+		if at.After(v.now) {
+			v.now = at
 		}
 		v.mu.Unlock()
-		done := make(chan struct{})
-		go func() { // AfterFunc's contract: f runs in its own goroutine
-			defer close(done)
-			t.f()
-		}()
-		<-done
-		v.mu.Lock()
-	}
+	})
+	v.mu.Lock()
 	v.now = end
 	v.mu.Unlock()
 }
 
-// Pending returns how many timers are waiting.
-func (v *Virtual) Pending() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return len(v.timers)
+// Adjustable is the real clock plus an offset that Advance increases: a running emulator
+// keeps real time, and an operator (or a black-box test) can jump it forward to make a
+// refresh or a disconnectAfterInSeconds happen now. Use NewAdjustable.
+type Adjustable struct {
+	queue
+	mu    sync.Mutex
+	skew  time.Duration
+	real  *time.Timer // fires at the earliest timer's due time
+	adv   sync.Mutex
+	fired chan struct{}
 }
 
-type virtualTimer struct {
-	clock *Virtual
-	at    time.Time
-	seq   uint64 // ties broken in order of creation
-	f     func()
-	index int // in the heap; -1 when not scheduled
+// NewAdjustable returns the real clock, advanceable.
+func NewAdjustable() *Adjustable { return &Adjustable{} }
+
+// Now returns the wall clock plus every Advance so far.
+func (a *Adjustable) Now() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return time.Now().Add(a.skew)
 }
 
-func (t *virtualTimer) Stop() bool {
-	v := t.clock
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if t.index < 0 {
-		return false
-	}
-	heap.Remove(&v.timers, t.index)
-	return true
-}
-
-type timerHeap []*virtualTimer
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	if h[i].at.Equal(h[j].at) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].at.Before(h[j].at)
-}
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*virtualTimer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	t.index = -1
-	*h = old[:len(old)-1]
+// AfterFunc calls f once d has passed on this clock, in real time or through Advance.
+func (a *Adjustable) AfterFunc(d time.Duration, f func()) Timer {
+	t := a.add(a.Now().Add(d), f)
+	a.rearm()
 	return t
+}
+
+// rearm points the real timer at the earliest pending timer.
+func (a *Adjustable) rearm() {
+	at, ok := a.next()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.real != nil {
+		a.real.Stop()
+		a.real = nil
+	}
+	if ok {
+		a.real = time.AfterFunc(at.Sub(time.Now().Add(a.skew)), func() { go a.fire() })
+	}
+}
+
+// fire runs the timers that are due; each runs in its own goroutine without waiting, as real
+// timers do.
+func (a *Adjustable) fire() {
+	for {
+		t, ok := a.popDue(a.Now())
+		if !ok {
+			break
+		}
+		go t.f()
+	}
+	a.rearm()
+}
+
+// Advance moves the clock forward by d and runs every timer that falls due, in order, waiting
+// for each.
+func (a *Adjustable) Advance(d time.Duration) {
+	a.adv.Lock()
+	defer a.adv.Unlock()
+	a.mu.Lock()
+	a.skew += d
+	a.mu.Unlock()
+	a.runAll(a.Now, func(time.Time) {})
+	a.rearm()
 }

@@ -61,3 +61,27 @@ func TestRealClock(t *testing.T) {
 	Real{}.AfterFunc(time.Millisecond, func() { close(done) })
 	<-done
 }
+
+func TestAdjustableRunsTimersInRealTimeAndOnAdvance(t *testing.T) {
+	a := NewAdjustable()
+	soon := make(chan struct{})
+	a.AfterFunc(time.Millisecond, func() { close(soon) })
+	<-soon // real time
+
+	var ran atomic.Bool
+	a.AfterFunc(time.Hour, func() { ran.Store(true) })
+	stopped := a.AfterFunc(2*time.Hour, func() { t.Error("stopped timer ran") })
+	stopped.Stop()
+	before := a.Now()
+	a.Advance(time.Hour)
+	if !ran.Load() {
+		t.Fatal("an hour-long timer did not run when the clock advanced an hour")
+	}
+	if a.Now().Sub(before) < time.Hour {
+		t.Fatalf("Now moved by %s", a.Now().Sub(before))
+	}
+	a.Advance(2 * time.Hour)
+	if a.Pending() != 0 {
+		t.Fatalf("%d timers pending", a.Pending())
+	}
+}

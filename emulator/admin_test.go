@@ -1,0 +1,68 @@
+package emulator_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/iotemu/iotemu/emulator"
+	"github.com/iotemu/iotemu/emulator/clock"
+)
+
+// TestAdminEndpoint: a black-box test moves a running emulator's clock over HTTP to make
+// disconnectAfterInSeconds happen now, and reads health and metrics.
+func TestAdminEndpoint(t *testing.T) {
+	t.Parallel()
+	seq := newSequence(map[string][]events.IoTCoreCustomAuthorizerResponse{"adm": {answer(0, 300, openPolicy...)}})
+	cfg := config(seq.handle)
+	cfg.Listen.Admin = "127.0.0.1:0"
+	emu := emulator.NewTestWithOptions(t, cfg, emulator.Options{Clock: clock.NewAdjustable()})
+	base := "http://" + emu.AdminAddr().String()
+
+	get := func(path string) map[string]any {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return v
+	}
+	if h := get("/health"); h["status"] != "ok" {
+		t.Fatalf("health %v", h)
+	}
+	c, err := newDevice(t, emu, "adm").connectV3(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(base+"/clock/advance?by=300s", "", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("advance: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	select {
+	case <-c.lost:
+	case <-time.After(waitLong):
+		t.Fatal("not disconnected after advancing the clock past disconnectAfterInSeconds")
+	}
+	waitEvent(t, emu, "Disconnect", "Success", "clientId=adm", "disconnectReason=CUSTOMAUTH_TTL_EXPIRATION")
+	if m := get("/metrics")["auth-fn"].(map[string]any); m["invocations"] != 1.0 {
+		t.Fatalf("metrics %v", m)
+	}
+	resp, _ = http.Post(base+"/clock/advance?by=soon", "", nil)
+	if resp.StatusCode != 400 {
+		t.Fatalf("a bad duration: %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+	if !strings.HasPrefix(get("/clock")["now"].(string), "20") {
+		t.Fatal("clock has no time")
+	}
+}
