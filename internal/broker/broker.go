@@ -45,8 +45,9 @@ type Config struct {
 
 // Broker serves authenticated MQTT connections.
 type Broker struct {
-	cfg    Config
-	server *mqtt.Server
+	cfg      Config
+	server   *mqtt.Server
+	versions versions
 }
 
 // New creates a Broker with AWS IoT's capabilities and starts mochi's event loop.

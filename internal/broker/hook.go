@@ -3,9 +3,11 @@ package broker
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -31,7 +33,9 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnSessionEstablished,
 		mqtt.OnPacketRead,
 		mqtt.OnACLCheck,
+		mqtt.OnSubscribe,
 		mqtt.OnSubscribed,
+		mqtt.OnPacketEncode,
 		mqtt.OnDisconnect,
 	}, []byte{b})
 }
@@ -65,6 +69,7 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
 		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
 		h.b.startTimers(s, cl)
+		h.b.lifecycleConnected(s)
 	}
 }
 
@@ -89,9 +94,12 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	case packets.Unsubscribe:
 		// AWS: UNSUBSCRIBE needs no permission; it is logged. (mochi's OnUnsubscribed also fires
 		// when it drops a session's subscriptions at disconnect, which AWS does not log.)
+		filters := make([]string, 0, len(pk.Filters))
 		for _, f := range pk.Filters {
 			h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
+			filters = append(filters, f.Filter)
 		}
+		h.b.lifecycleSubscription(s, "unsubscribed", filters)
 	}
 	return pk, nil
 }
@@ -141,8 +149,9 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) error {
 	p := s.Policy()
 	verdicts := make([]subVerdict, 0, len(pk.Filters))
-	denied := false
-	for _, sub := range pk.Filters {
+	denied, overQuota := false, false
+	total := cl.State.Subscriptions.Len()
+	for i, sub := range pk.Filters {
 		traceID := uuid.NewString()
 		ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventSubscribe, TopicName: sub.Filter}
 		if err := CheckTopic(sub.Filter); err != nil {
@@ -150,6 +159,17 @@ func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) err
 			ev.Status, ev.Reason, ev.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, err.Error()
 			h.b.event(s, ev)
 			return h.close(cl, s, outcome(TopicInvalid, s.Protocol), iotlog.DisconnectClientError)
+		}
+		if _, exists := cl.State.Subscriptions.Get(sub.Filter); !exists {
+			total++
+		}
+		if quota := quotaProblem(i, total); quota != "" {
+			h.b.trace(s, traceID, "subscribe", quota, nil)
+			ev.Status, ev.Reason, ev.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, quota
+			h.b.event(s, ev)
+			verdicts = append(verdicts, subVerdict{filter: sub.Filter, code: outcome(SubscriptionQuota, s.Protocol).Code.Code})
+			overQuota = true
+			continue
 		}
 		d := p.Evaluate(policy.Subscribe, policy.TopicFilterARN(h.b.cfg.Region, h.b.cfg.AccountID, sub.Filter)) // AWS: iot:Subscribe on topicfilter/FILTER
 		h.b.decision(s, traceID, "subscribe", d)
@@ -162,11 +182,26 @@ func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) err
 		}
 		h.b.event(s, ev)
 	}
+	if o := outcome(SubscriptionQuota, s.Protocol); overQuota && o.Action == Close {
+		return h.close(cl, s, o, iotlog.DisconnectClientError)
+	}
 	if o := outcome(SubscribeDenied, s.Protocol); denied && (o.Action == Close || o.Action == Disconnect) {
 		return h.close(cl, s, o, iotlog.DisconnectAuthError)
 	}
 	s.setPendingSubs(verdicts)
 	return nil
+}
+
+// quotaProblem says which AWS subscription limit the i-th filter of a SUBSCRIBE breaks, given
+// the connection's subscription count including it; "" when none.
+func quotaProblem(i, total int) string {
+	switch {
+	case i >= MaxSubscribeFilters:
+		return fmt.Sprintf("filter %d of one SUBSCRIBE; AWS IoT allows at most %d per SUBSCRIBE", i+1, MaxSubscribeFilters)
+	case total > MaxSubscriptions:
+		return fmt.Sprintf("subscription %d of this connection; AWS IoT allows at most %d", total, MaxSubscriptions)
+	}
+	return ""
 }
 
 // close ends a connection from inside OnPacketRead as the outcome says, recording the AWS
@@ -208,11 +243,29 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return d.Allowed
 }
 
-// OnSubscribed drops verdicts mochi did not ask for (filters it found invalid itself).
-func (h *hook) OnSubscribed(cl *mqtt.Client, _ packets.Packet, _ []byte) {
-	if s := sessionOf(cl); s != nil {
-		s.setPendingSubs(nil)
+// OnSubscribed runs before mochi writes the SUBACK: it puts in the reason codes that
+// OnACLCheck cannot express (quota exceeded), drops verdicts mochi did not ask for (filters
+// it found invalid itself), and publishes the subscribed lifecycle event.
+func (h *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
+	s := sessionOf(cl)
+	if s == nil {
+		return
 	}
+	var granted []string
+	for i, v := range s.setPendingSubs(nil) {
+		if i >= len(reasonCodes) {
+			break
+		}
+		if v.code != 0 && reasonCodes[i] >= packets.ErrUnspecifiedError.Code {
+			reasonCodes[i] = v.code
+		}
+	}
+	for i, f := range pk.Filters {
+		if i < len(reasonCodes) && reasonCodes[i] < packets.ErrUnspecifiedError.Code {
+			granted = append(granted, f.Filter)
+		}
+	}
+	h.b.lifecycleSubscription(s, "subscribed", granted)
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
@@ -228,6 +281,37 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	}
 	h.b.trace(s, uuid.NewString(), "disconnect", msg, nil)
 	h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
+	h.b.lifecycleDisconnected(s, reason)
+}
+
+// OnSubscribe makes mochi send retained messages only to a filter equal to their topic.
+// AWS: retained messages are not delivered to a subscription with wildcards.
+func (h *hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if sessionOf(cl) == nil {
+		return pk
+	}
+	for i, f := range pk.Filters {
+		if strings.ContainsAny(f.Filter, "+#") {
+			pk.Filters[i].RetainHandling = 2 // [MQTT-3.3.1-11] 2: do not send retained messages
+		}
+	}
+	return pk
+}
+
+// OnPacketEncode adds to an MQTT 5 CONNACK the capabilities AWS IoT announces and mochi does
+// not.
+func (h *hook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type != packets.Connack || cl.Properties.ProtocolVersion < 5 || pk.ReasonCode != 0 {
+		return pk
+	}
+	p := &pk.Properties
+	p.MaximumPacketSize = MaxPacketSize // AWS: Maximum Packet Size 128 KB
+	p.TopicAliasMaximum = TopicAliasMax // AWS: Topic Alias Maximum 8
+	p.RetainAvailable, p.RetainAvailableFlag = 1, true
+	p.WildcardSubAvailable, p.WildcardSubAvailableFlag = 1, true
+	p.SubIDAvailable, p.SubIDAvailableFlag = 0, true // AWS: subscription identifiers are not available
+	p.SharedSubAvailable, p.SharedSubAvailableFlag = 1, true
+	return pk
 }
 
 // disconnectReason maps how a connection ended to AWS's disconnectReason.

@@ -13,6 +13,7 @@ const (
 	SubscribeDenied               // iot:Subscribe denied for a filter
 	PublishQoS2                   // a PUBLISH with QoS 2
 	TopicInvalid                  // a topic or filter over AWS's length or level limits
+	SubscriptionQuota             // over 8 filters in a SUBSCRIBE or 50 subscriptions
 	RefreshFailed                 // the authorizer refused or failed at a refresh
 	ConnectionExpired             // disconnectAfterInSeconds elapsed
 )
@@ -54,6 +55,9 @@ var Outcomes = map[Case][2]Outcome{
 	PublishQoS2: {{Action: Close}, {Action: Disconnect, Code: packets.ErrQosNotSupported}},
 	// AWS (inferred): a topic over 256 bytes or 7 levels of '/' closes the connection.
 	TopicInvalid: {{Action: Close}, {Action: Disconnect, Code: packets.ErrTopicNameInvalid}},
+	// AWS (inferred): a SUBSCRIBE over AWS's subscription limits closes a 3.1.1 connection;
+	// MQTT 5 gets SUBACK 0x97 Quota exceeded for the filters over the limit.
+	SubscriptionQuota: {{Action: Close}, {Action: AckCode, Code: packets.ErrQuotaExceeded}},
 	// AWS (inferred): a failed refresh closes the connection (AUTH_ERROR); MQTT 5 clients are
 	// told Not authorized.
 	RefreshFailed: {{Action: Close}, {Action: Disconnect, Code: packets.ErrNotAuthorized}},

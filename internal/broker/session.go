@@ -2,6 +2,7 @@ package broker
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,8 @@ type Session struct {
 	Info         gateway.ConnInfo
 	ClientID     string
 	PrincipalID  string
-	Protocol     byte // 3 or 4 for MQTT 3.x, 5 for MQTT 5
+	Protocol     byte  // 3 or 4 for MQTT 3.x, 5 for MQTT 5
+	version      int64 // lifecycle events' versionNumber
 
 	policy atomic.Pointer[policy.Policy]
 
@@ -37,6 +39,7 @@ type Session struct {
 
 	mu          sync.Mutex
 	pendingSubs []subVerdict  // SUBSCRIBE verdicts waiting for OnACLCheck(write=false)
+	subOrder    []subVerdict  // all verdicts of that SUBSCRIBE, in filter order
 	closeReason string        // AWS disconnect reason when the emulator closed the connection
 	client      *mqtt.Client  // set once the session is established
 	timers      []clock.Timer // refresh and disconnect timers, stopped at disconnect
@@ -47,6 +50,7 @@ type Session struct {
 type subVerdict struct {
 	filter  string
 	allowed bool
+	code    byte // the SUBACK code to put in place of mochi's 0x87 (quota exceeded); 0: none
 }
 
 // Policy returns the policy currently in force.
@@ -76,10 +80,15 @@ func (s *Session) takeSubVerdict(filter string) (allowed, ok bool) {
 	return false, false
 }
 
-func (s *Session) setPendingSubs(v []subVerdict) {
+// setPendingSubs records the verdicts of the SUBSCRIBE being processed and returns those of
+// the previous one, in filter order (takeSubVerdict removes entries, so the order is kept in
+// subOrder).
+func (s *Session) setPendingSubs(v []subVerdict) []subVerdict {
 	s.mu.Lock()
-	s.pendingSubs = v
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	prev := s.subOrder
+	s.pendingSubs, s.subOrder = v, slices.Clone(v)
+	return prev
 }
 
 func (s *Session) setCloseReason(r string) {
