@@ -1,6 +1,8 @@
 // Package emulator runs a local stand-in for the AWS IoT Core data endpoint with custom
 // authentication: TLS listeners that apply AWS's SNI, ALPN and port rules, the account's
-// custom authorizers, and an MQTT broker that enforces the policies they return.
+// custom authorizers, and an MQTT broker that enforces the policies they return. Devices reach
+// it as they reach AWS on port 443: MQTT with ALPN mqtt, MQTT over WebSockets
+// (wss://ENDPOINT/mqtt) and the HTTPS publish (POST https://ENDPOINT/topics/TOPIC).
 //
 // Start one in a test the way net/http/httptest starts a server:
 //
@@ -18,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -127,6 +130,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Certificate:      cert,
 		Endpoints:        e.Endpoints(),
 		MQTT:             e.broker.ServeConn,
+		HTTP:             http.HandlerFunc(e.broker.ServeHTTPS),
 		Refused:          e.refused,
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		Logger:           opts.Logger,
@@ -272,26 +276,41 @@ func (e *Emulator) SetPermissions(function string, perms []Permission) error {
 	return nil
 }
 
-// refused logs a connection the gateway closed on one of AWS's TLS-layer rules.
+// refused logs a connection or HTTP request the gateway refused on one of AWS's rules.
 func (e *Emulator) refused(r gateway.Refusal) {
 	addr := r.Info.Remote.Addr().Unmap().String()
-	e.log.Trace(iotlog.Trace{Step: "tls", Message: r.Message, Data: map[string]any{"sourceIp": addr, "sourcePort": r.Info.Remote.Port(), "port": string(r.Info.Role), "sni": r.Info.ServerName, "alpn": r.Info.OfferedALPN}})
-	if r.Code == gateway.RefuseWrongSNI {
+	step, protocol := "tls", iotlog.ProtocolMQTT
+	data := map[string]any{"sourceIp": addr, "sourcePort": r.Info.Remote.Port(), "port": string(r.Info.Role), "sni": r.Info.ServerName, "alpn": r.Info.OfferedALPN}
+	if r.Info.HTTP != nil {
+		step, protocol = "http", iotlog.ProtocolHTTP
+		data["host"] = r.Info.HTTP.Host
+	}
+	e.log.Trace(iotlog.Trace{TraceID: r.TraceID, Step: step, Message: r.Message, Data: data})
+	var details string
+	switch r.Code {
+	case gateway.RefuseWrongSNI:
 		// AWS: an SNI that names no endpoint of the account is logged as SNI_MISUSED (never
 		// when no SNI was sent).
-		e.log.Event(iotlog.Event{
-			AccountID:          e.cfg.AccountID,
-			EventType:          iotlog.EventAuthNError,
-			Status:             iotlog.StatusFailure,
-			Protocol:           "MQTT",
-			SourceIP:           addr,
-			SourcePort:         int(r.Info.Remote.Port()),
-			Reason:             iotlog.ReasonSNIMisused,
-			Details:            "SNI does not match an endpoint of this account",
-			AuthenticationType: iotlog.AuthenticationTypeCustomAuth,
-			ServerName:         r.Info.ServerName,
-		})
+		details = "SNI does not match an endpoint of this account"
+	case gateway.RefuseWrongHost:
+		// AWS (inferred): an HTTP Host that names no endpoint is logged as a wrong SNI is.
+		details = "Host header does not match an endpoint of this account"
+	default:
+		return
 	}
+	e.log.Event(iotlog.Event{
+		TraceID:            r.TraceID,
+		AccountID:          e.cfg.AccountID,
+		EventType:          iotlog.EventAuthNError,
+		Status:             iotlog.StatusFailure,
+		Protocol:           protocol,
+		SourceIP:           addr,
+		SourcePort:         int(r.Info.Remote.Port()),
+		Reason:             iotlog.ReasonSNIMisused,
+		Details:            details,
+		AuthenticationType: iotlog.AuthenticationTypeCustomAuth,
+		ServerName:         r.Info.ServerName,
+	})
 }
 
 // path resolves a path from the configuration file's directory.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 
@@ -205,7 +206,7 @@ func (d device) connectV5(t testing.TB) (*v5, *paho.Connack, error) {
 	c := &v5{received: make(chan *paho.Publish, 16), disconnect: make(chan *paho.Disconnect, 1)}
 	c.Client = paho.NewClient(paho.ClientConfig{
 		ClientID: d.clientID,
-		Conn:     conn,
+		Conn:     packets.NewThreadSafeConn(conn), // tls.Conn is not safe for paho's concurrent writes
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(p paho.PublishReceived) (bool, error) {
 			c.received <- p.Packet
 			return true, nil
@@ -313,7 +314,7 @@ func (d device) connectV5WithPassword(t testing.TB, password []byte) (*v5, *paho
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &v5{Client: paho.NewClient(paho.ClientConfig{ClientID: d.clientID, Conn: conn})}
+	c := &v5{Client: paho.NewClient(paho.ClientConfig{ClientID: d.clientID, Conn: packets.NewThreadSafeConn(conn)})}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	ack, err := c.Connect(ctx, &paho.Connect{ClientID: d.clientID, Username: d.username, UsernameFlag: true, Password: password, PasswordFlag: true, KeepAlive: 60, CleanStart: true})
@@ -332,7 +333,7 @@ func (d device) connectV5KeepAlive(t testing.TB, keepAlive uint16) (*paho.Connac
 	if err != nil {
 		return nil, err
 	}
-	c := paho.NewClient(paho.ClientConfig{ClientID: d.clientID, Conn: conn})
+	c := paho.NewClient(paho.ClientConfig{ClientID: d.clientID, Conn: packets.NewThreadSafeConn(conn)})
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	ack, err := c.Connect(ctx, &paho.Connect{ClientID: d.clientID, Username: d.username, UsernameFlag: true, KeepAlive: keepAlive, CleanStart: true})

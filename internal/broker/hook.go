@@ -30,6 +30,7 @@ func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect,
 		mqtt.OnConnectAuthenticate,
+		mqtt.OnSessionEstablish,
 		mqtt.OnSessionEstablished,
 		mqtt.OnPacketRead,
 		mqtt.OnACLCheck,
@@ -65,10 +66,17 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
 	return sessionOf(cl) != nil
 }
 
+// OnSessionEstablish arms the session's timers before mochi sends CONNACK, so that a client
+// that moves the clock as soon as it is connected cannot outrun them.
+func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
+	if s := sessionOf(cl); s != nil {
+		h.b.startTimers(s, cl)
+	}
+}
+
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
 		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
-		h.b.startTimers(s, cl)
 		h.b.lifecycleConnected(s)
 	}
 }
@@ -123,16 +131,8 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 		h.b.event(s, publishIn)
 		return pk, h.close(cl, s, outcome(TopicInvalid, s.Protocol), iotlog.DisconnectClientError)
 	}
-	resource := policy.TopicARN(h.b.cfg.Region, h.b.cfg.AccountID, pk.TopicName)
-	p := s.Policy()
-	d := p.Evaluate(policy.Publish, resource) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
-	h.b.decision(s, traceID, "publish", d)
-	if d.Allowed && pk.FixedHeader.Retain {
-		d = p.Evaluate(policy.RetainPublish, resource) // AWS: RETAIN also needs iot:RetainPublish
-		h.b.decision(s, traceID, "publish", d)
-	}
-	s.publishAllowed = d.Allowed
-	if d.Allowed {
+	s.publishAllowed = h.b.mayPublish(s, traceID, pk.TopicName, pk.FixedHeader.Retain)
+	if s.publishAllowed {
 		publishIn.Status = iotlog.StatusSuccess
 		h.b.event(s, publishIn)
 		return pk, nil
@@ -144,6 +144,20 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	}
 	// mochi answers PUBACK 0x87 (QoS 1) or drops (QoS 0) when OnACLCheck(write) says no.
 	return pk, nil
+}
+
+// mayPublish checks the session's policy for a publish to topic (MQTT or HTTPS), tracing each
+// decision.
+func (b *Broker) mayPublish(s *Session, traceID, topic string, retain bool) bool {
+	resource := policy.TopicARN(b.cfg.Region, b.cfg.AccountID, topic)
+	p := s.Policy()
+	d := p.Evaluate(policy.Publish, resource) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
+	b.decision(s, traceID, "publish", d)
+	if d.Allowed && retain {
+		d = p.Evaluate(policy.RetainPublish, resource) // AWS: RETAIN also needs iot:RetainPublish
+		b.decision(s, traceID, "publish", d)
+	}
+	return d.Allowed
 }
 
 func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) error {

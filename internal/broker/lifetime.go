@@ -15,8 +15,8 @@ import (
 // happens at the connection's next packet, or 5 minutes after it fell due, whichever is first.
 const idleRefreshDelay = 5 * time.Minute
 
-// startTimers arms the session's disconnect timer and its first refresh, once mochi has
-// accepted the connection.
+// startTimers arms the session's disconnect timer and its first refresh, when mochi accepts
+// the connection.
 func (b *Broker) startTimers(s *Session, cl *mqtt.Client) {
 	s.mu.Lock()
 	s.client = cl
@@ -120,7 +120,7 @@ func (b *Broker) closeSession(s *Session, o Outcome, reason string) {
 	s.mu.Lock()
 	cl := s.client
 	s.mu.Unlock()
-	if cl == nil {
+	if cl == nil || cl.Closed() {
 		return
 	}
 	s.setCloseReason(reason)

@@ -12,7 +12,10 @@ const detailsAuthorizationFailure = "Authorization Failure"
 // event fills the fields every event of a connection shares and logs it.
 func (b *Broker) event(s *Session, e iotlog.Event) {
 	e.AccountID = b.cfg.AccountID
-	e.Protocol = "MQTT"
+	e.Protocol = iotlog.ProtocolMQTT
+	if s.HTTPS {
+		e.Protocol = iotlog.ProtocolHTTP
+	}
 	e.ClientID = s.ClientID
 	e.PrincipalID = s.PrincipalID
 	e.SourceIP = s.remote().Addr().Unmap().String()

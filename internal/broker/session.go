@@ -23,6 +23,7 @@ type Session struct {
 	ClientID     string
 	PrincipalID  string
 	Protocol     byte  // 3 or 4 for MQTT 3.x, 5 for MQTT 5
+	HTTPS        bool  // an HTTPS publish request: its events say protocol HTTP
 	version      int64 // lifecycle events' versionNumber
 
 	policy atomic.Pointer[policy.Policy]

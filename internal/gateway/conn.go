@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // ConnInfo is what the gateway learned about a connection before any application byte was read.
@@ -16,11 +17,13 @@ type ConnInfo struct {
 	ALPN        string   // protocol agreed; "" when none
 	Remote      netip.AddrPort
 	ClientCerts int // number of certificates the client presented
-	// HTTP is set for MQTT over WebSockets: what the upgrade request carried.
+	// HTTP is set for what came over HTTP (MQTT over WebSockets, an HTTPS publish, a refused
+	// request): what the request (for WebSockets, the upgrade) carried.
 	HTTP *HTTPInfo
 }
 
-// HTTPInfo is what an HTTP request (a WebSocket upgrade) told about the client.
+// HTTPInfo is what an HTTP request (a WebSocket upgrade or an HTTPS publish) told about the
+// client.
 type HTTPInfo struct {
 	Host        string
 	Headers     map[string]string // names in lower case, first value of each
@@ -36,6 +39,33 @@ type Conn struct {
 	mu      sync.Mutex
 	pending io.Reader // bytes pushed back by Unread, read before the socket
 	value   any
+
+	closeOnce sync.Once
+}
+
+// lingerTime is how long a closed connection keeps its read side open after the emulator's
+// last bytes (a DISCONNECT, an HTTP answer) and its close_notify were sent.
+const lingerTime = 250 * time.Millisecond
+
+// Close ends the connection gracefully: it sends TLS close_notify and shuts the write side,
+// then closes the socket once the client has closed its side or after lingerTime. Closing at
+// once while the client's bytes sit unread would make the kernel answer with a TCP reset,
+// which can destroy a DISCONNECT the client has not read yet.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		cw, ok := c.Conn.(interface{ CloseWrite() error })
+		if !ok {
+			c.Conn.Close()
+			return
+		}
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(lingerTime))
+		if err := cw.CloseWrite(); err != nil {
+			c.Conn.Close()
+			return
+		}
+		time.AfterFunc(lingerTime, func() { c.Conn.Close() })
+	})
+	return nil
 }
 
 // Read reads bytes pushed back with Unread first, then from the socket.

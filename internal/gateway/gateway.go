@@ -48,6 +48,8 @@ type Refusal struct {
 	Code string
 	// Message is one sentence for the decision trace.
 	Message string
+	// TraceID is the traceId of the HTTP answer of a refused HTTP request; empty otherwise.
+	TraceID string
 }
 
 // Refusal codes.
@@ -58,6 +60,8 @@ const (
 	RefuseX509        = "X509_NOT_EMULATED"
 	RefuseCertMissing = "CLIENT_CERTIFICATE_REQUIRED"
 	RefuseMQTTNoALPN  = "MQTT_WITHOUT_ALPN"
+	RefuseWrongHost   = "HOST_MISUSED"
+	RefuseSigV4       = "SIGV4_NOT_EMULATED"
 )
 
 // Config configures a Gateway.
@@ -71,9 +75,10 @@ type Config struct {
 	Endpoints []string
 	// MQTT receives connections on the 443 role with ALPN mqtt. It owns the connection.
 	MQTT func(*Conn)
-	// HTTP serves connections on the 443 role without ALPN (or http/1.1).
+	// HTTP serves the requests on the 443 role without ALPN (or http/1.1) that pass the Host
+	// rule and are not a WebSocket upgrade on /mqtt, which the gateway hands to MQTT itself.
 	HTTP http.Handler
-	// Refused is told about every connection closed by a gateway rule.
+	// Refused is told about every connection closed, or HTTP request refused, by a gateway rule.
 	Refused func(Refusal)
 	// HandshakeTimeout bounds the TLS handshake (default 10 s).
 	HandshakeTimeout time.Duration
@@ -120,7 +125,12 @@ func Start(cfg Config) (*Gateway, error) {
 		g.listeners[role] = ln
 	}
 	g.httpLn = newConnListener(g.listeners[Role443])
-	g.httpSrv = &http.Server{Handler: cfg.HTTP, ReadHeaderTimeout: cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	g.httpSrv = &http.Server{
+		Handler:           http.HandlerFunc(g.serveHTTP),
+		ConnContext:       withConn,
+		ReadHeaderTimeout: cfg.HandshakeTimeout,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
 	g.wg.Go(func() { _ = g.httpSrv.Serve(g.httpLn) })
 	for role, ln := range g.listeners {
 		g.wg.Go(func() { g.accept(role, ln) })
@@ -157,6 +167,8 @@ func (g *Gateway) Close() error {
 	return nil
 }
 
+// track registers a connection that Close must close and whose handler Close waits for; it
+// reports false once the gateway is closing. Every successful track is paired with untrack.
 func (g *Gateway) track(c net.Conn) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -164,6 +176,7 @@ func (g *Gateway) track(c net.Conn) bool {
 		return false
 	}
 	g.conns[c] = struct{}{}
+	g.wg.Add(1)
 	return true
 }
 
@@ -171,6 +184,7 @@ func (g *Gateway) untrack(c net.Conn) {
 	g.mu.Lock()
 	delete(g.conns, c)
 	g.mu.Unlock()
+	g.wg.Done()
 }
 
 func (g *Gateway) accept(role Role, ln net.Listener) {
@@ -188,10 +202,10 @@ func (g *Gateway) accept(role Role, ln net.Listener) {
 			raw.Close()
 			return
 		}
-		g.wg.Go(func() {
+		go func() {
 			defer g.untrack(raw)
 			g.serve(role, raw)
-		})
+		}()
 	}
 }
 
