@@ -93,11 +93,27 @@ type Authorizer struct {
 type Function struct {
 	// Name is the function name; its ARN is arn:aws:lambda:REGION:ACCOUNT:function:NAME.
 	Name string `yaml:"name"`
-	// Kind is "go" (Handler, from the Go API) or "demo" (the built-in demo authorizer).
+	// Kind is "executable" (Path: a bootstrap binary run behind the emulator's own Lambda
+	// Runtime API), "remote" (URL: an Invoke API such as AWS's Runtime Interface Emulator or SAM
+	// local), "go" (Handler, from the Go API) or "demo" (the built-in demo authorizer).
 	Kind string `yaml:"kind"`
 	// Handler is the in-process handler for kind "go": anything aws-lambda-go's lambda.Start
 	// accepts.
 	Handler any `yaml:"-"`
+	// Path and Args run kind "executable": a static Linux binary, as provided.al2023 runs it
+	// (a relative path is resolved from the config file's directory).
+	Path string   `yaml:"path"`
+	Args []string `yaml:"args"`
+	// Environment is added to the environment Lambda gives the function (kind "executable").
+	Environment map[string]string `yaml:"environment"`
+	// Concurrency is how many instances may run at once (kind "executable", default 10);
+	// beyond it invocations are throttled, as Lambda throttles.
+	Concurrency int `yaml:"concurrency"`
+	// URL is the Invoke API's base URL for kind "remote", e.g. http://127.0.0.1:9000 for
+	// aws-lambda-rie; RemoteName is the function's name there (RIE serves "function"; default:
+	// Name).
+	URL        string `yaml:"url"`
+	RemoteName string `yaml:"remoteName"`
 	// Timeout is the function's own timeout (default and at most 5 s: AWS IoT cuts an
 	// authorizer at 5 s whatever its timeout).
 	Timeout time.Duration `yaml:"timeout"`
@@ -154,8 +170,10 @@ type LogConfig struct {
 
 // Function kinds.
 const (
-	KindGo   = "go"
-	KindDemo = "demo"
+	KindExecutable = "executable"
+	KindRemote     = "remote"
+	KindGo         = "go"
+	KindDemo       = "demo"
 )
 
 // ParseConfig decodes a YAML configuration strictly: an unknown key or a wrong type is an
@@ -259,14 +277,21 @@ func (c Config) validate() error {
 		if err := (&lambdarunner.ResourcePolicy{Statements: f.permissions(c.Region, c.AccountID)}).Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("functions[%d] (%s): permissions: %w", i, f.Name, err))
 		}
+		need := func(ok bool, what string) {
+			if !ok {
+				errs = append(errs, fmt.Errorf("functions[%d] (%s): kind %s needs %s", i, f.Name, f.Kind, what))
+			}
+		}
 		switch f.Kind {
 		case KindDemo:
 		case KindGo:
-			if f.Handler == nil {
-				errs = append(errs, fmt.Errorf("functions[%d] (%s): kind go needs a Handler (set it from the Go API)", i, f.Name))
-			}
+			need(f.Handler != nil, "a Handler (set it from the Go API)")
+		case KindExecutable:
+			need(f.Path != "", "path (the bootstrap executable)")
+		case KindRemote:
+			need(f.URL != "", "url (the Invoke API, e.g. http://127.0.0.1:9000 for aws-lambda-rie)")
 		default:
-			errs = append(errs, fmt.Errorf("functions[%d] (%s): kind %q is not one of: %s, %s", i, f.Name, f.Kind, KindGo, KindDemo))
+			errs = append(errs, fmt.Errorf("functions[%d] (%s): kind %q is not one of: %s, %s, %s, %s", i, f.Name, f.Kind, KindExecutable, KindRemote, KindGo, KindDemo))
 		}
 	}
 	names := map[string]bool{}

@@ -64,6 +64,7 @@ type Options struct {
 // Emulator is a running emulated data endpoint.
 type Emulator struct {
 	cfg      Config
+	logger   *slog.Logger
 	clock    clock.Clock
 	ca       *certs.CA
 	gw       *gateway.Gateway
@@ -89,7 +90,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
-	e := &Emulator{cfg: cfg, clock: opts.Clock, memory: iotlog.NewMemoryLimit(opts.LogLimit)}
+	e := &Emulator{cfg: cfg, logger: opts.Logger, clock: opts.Clock, memory: iotlog.NewMemoryLimit(opts.LogLimit)}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -225,6 +226,7 @@ func (e *Emulator) setupRegistry() error {
 
 // newFunction builds a function of any kind with its permissions, timeout and log.
 func (e *Emulator) newFunction(f Function) (*lambdarunner.Function, error) {
+	arn := "arn:aws:lambda:" + e.cfg.Region + ":" + e.cfg.AccountID + ":function:" + f.Name
 	var rt lambdarunner.Runtime
 	var err error
 	switch f.Kind {
@@ -232,11 +234,28 @@ func (e *Emulator) newFunction(f Function) (*lambdarunner.Function, error) {
 		rt, err = lambdarunner.NewInProcess(demoAuthorizer(e.cfg.Region, e.cfg.AccountID))
 	case KindGo:
 		rt, err = lambdarunner.NewInProcess(f.Handler)
+	case KindExecutable:
+		rt, err = lambdarunner.NewExecutable(lambdarunner.ExecutableConfig{
+			Name:        f.Name,
+			ARN:         arn,
+			Region:      e.cfg.Region,
+			Path:        e.path(f.Path),
+			Args:        f.Args,
+			Env:         f.Environment,
+			MemoryMB:    f.MemorySize,
+			Concurrency: f.Concurrency,
+			Logger:      e.logger,
+		})
+	case KindRemote:
+		name := f.RemoteName
+		if name == "" {
+			name = f.Name
+		}
+		rt, err = lambdarunner.NewRemote(lambdarunner.RemoteConfig{URL: f.URL, FunctionName: name, Region: e.cfg.Region})
 	}
 	if err != nil {
 		return nil, err
 	}
-	arn := "arn:aws:lambda:" + e.cfg.Region + ":" + e.cfg.AccountID + ":function:" + f.Name
 	return lambdarunner.NewFunction(lambdarunner.FunctionConfig{
 		Name:     f.Name,
 		ARN:      arn,

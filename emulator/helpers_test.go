@@ -344,3 +344,17 @@ func (d device) connectV5KeepAlive(t testing.TB, keepAlive uint16) (*paho.Connac
 	t.Cleanup(func() { c.Disconnect(&paho.Disconnect{}) })
 	return ack, nil
 }
+
+// sharedDir holds artifacts built once for every test of this binary.
+var sharedDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "iotemu-test-")
+	if err != nil {
+		panic(err)
+	}
+	sharedDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
