@@ -9,7 +9,7 @@ import (
 
 // ErrThrottled is returned when every instance a function may run is busy: Lambda's
 // TooManyRequestsException for a synchronous invocation.
-var ErrThrottled = errors.New("Rate Exceeded: the function's concurrency limit is reached (TooManyRequestsException)")
+var ErrThrottled = errors.New("rate exceeded: the function's concurrency limit is reached (TooManyRequestsException)")
 
 // Metrics are a function's invocation metrics, as CloudWatch shows them for Lambda: the
 // troubleshooting guide's "check the invocation metrics" step.
