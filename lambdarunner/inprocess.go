@@ -1,10 +1,12 @@
 package lambdarunner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -12,9 +14,14 @@ import (
 )
 
 // InProcess is a Runtime that calls a Go handler in this process.
+//
+// aws-lambda-go's handler returns its answer in a buffer it reuses at its next invocation, which
+// is safe under lambda.Start (one invocation at a time) but not here, where connections invoke
+// concurrently. So each concurrent invocation takes its own wrapped handler from a pool, and the
+// answer is copied before the handler goes back.
 type InProcess struct {
-	h    lambda.Handler
-	warm atomic.Bool
+	handlers sync.Pool // of lambda.Handler
+	warm     atomic.Bool
 }
 
 // NewInProcess wraps handler, which may be anything aws-lambda-go's lambda.Start accepts (for
@@ -26,12 +33,16 @@ func NewInProcess(handler any) (*InProcess, error) {
 		return nil, errors.New("lambdarunner: nil handler")
 	}
 	if h, ok := handler.(lambda.Handler); ok {
-		return &InProcess{h: h}, nil
+		p := &InProcess{}
+		p.handlers.New = func() any { return h } // the caller's own handler: its concurrency is its business
+		return p, nil
 	}
 	if err := checkHandlerShape(reflect.TypeOf(handler)); err != nil {
 		return nil, fmt.Errorf("lambdarunner: %w", err)
 	}
-	return &InProcess{h: lambda.NewHandler(handler)}, nil
+	p := &InProcess{}
+	p.handlers.New = func() any { return lambda.NewHandler(handler) }
+	return p, nil
 }
 
 // checkHandlerShape applies the rules aws-lambda-go enforces lazily, so that a bad handler is
@@ -80,7 +91,10 @@ func (p *InProcess) Run(ctx context.Context, inv *Invocation) ([]byte, error) {
 				done <- result{err: &FunctionError{Message: fmt.Sprint(r), Type: "Runtime.Panic"}}
 			}
 		}()
-		out, err := p.h.Invoke(ctx, inv.Event)
+		h := p.handlers.Get().(lambda.Handler)
+		out, err := h.Invoke(ctx, inv.Event)
+		out = bytes.Clone(out) // before h, and the buffer behind out, can serve another invocation
+		p.handlers.Put(h)
 		done <- result{out, err}
 	}()
 	select {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,5 +90,36 @@ func TestNewInProcessRefusesBadHandlers(t *testing.T) {
 		if _, err := NewInProcess(h); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestInProcessConcurrentAnswersStayApart: aws-lambda-go reuses its answer buffer between
+// invocations; concurrent invocations must still each get their own answer.
+func TestInProcessConcurrentAnswersStayApart(t *testing.T) {
+	inv, err := NewInProcess(func(_ context.Context, e events.IoTCoreCustomAuthorizerRequest) (events.IoTCoreCustomAuthorizerResponse, error) {
+		return events.IoTCoreCustomAuthorizerResponse{PrincipalID: e.Token}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				token := fmt.Sprintf("g%di%d", g, i)
+				out, err := inv.Run(context.Background(), &Invocation{Event: []byte(`{"token":"` + token + `"}`)})
+				var resp events.IoTCoreCustomAuthorizerResponse
+				if err != nil || json.Unmarshal(out, &resp) != nil || resp.PrincipalID != token {
+					errs <- fmt.Sprintf("asked %s, got %s (%v)", token, out, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
