@@ -3,6 +3,7 @@
 //	iotemu serve [-config FILE] [-data-dir DIR]   run the emulator (embedded default config without -config)
 //	iotemu sign -token TOKEN [-key NAME]          sign a token with a generated signing key
 //	iotemu config                                 print the embedded default configuration
+//	iotemu health [-url URL]                      check a running emulator's admin endpoint (container health checks)
 package main
 
 import (
@@ -22,6 +23,9 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "iotemu:", err)
 		}
+		if errors.Is(err, errUnhealthy) {
+			os.Exit(1)
+		}
 		os.Exit(2)
 	}
 }
@@ -32,6 +36,7 @@ commands:
   serve    run the emulator (the embedded default configuration unless -config is given)
   sign     sign a token with a signing key the emulator generated
   config   print the embedded default configuration
+  health   check a running emulator's admin endpoint (exit 0 healthy, 1 not)
 
 Run "iotemu <command> -h" for a command's flags.
 `
@@ -48,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "sign":
 		return sign(args[1:], stdout, stderr)
+	case "health":
+		return health(ctx, args[1:], stdout, stderr)
 	case "config":
 		_, err := stdout.Write(defaultConfigYAML())
 		return err

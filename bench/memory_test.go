@@ -1,0 +1,115 @@
+//go:build linux || darwin
+
+package bench
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// memoryEnv must be 1 for TestMemoryPerConnection to run; memoryConnsEnv overrides how many
+// connections it opens.
+const (
+	memoryEnv      = "IOTEMU_BENCH_MEMORY"
+	memoryConnsEnv = "IOTEMU_BENCH_CONNS"
+)
+
+// TestMemoryPerConnection measures the memory a server holds for each idle authenticated
+// connection: heap in use plus goroutine stacks, after a forced GC, before and after a child
+// process opens 10,000 connections (MQTT 3.1.1, keep-alive 1200 s, so they stay silent), divided
+// by the number of connections. The clients live in the child, so none of their memory is
+// counted; kernel socket buffers are not Go memory and are not counted either. For the
+// emulator it gives the figure with the in-memory log as the connects left it, and again after
+// Logs().Reset(), which is the connections' own state.
+//
+// It opens 20,000 sockets and takes tens of seconds, so it runs only when
+// IOTEMU_BENCH_MEMORY=1. A server measured after another one in the same process reuses the
+// heap the first one left, and looks smaller: scripts/bench runs each in its own process.
+func TestMemoryPerConnection(t *testing.T) {
+	if os.Getenv(memoryEnv) != "1" {
+		t.Skip("set " + memoryEnv + "=1 to measure the memory per idle connection (opens 10,000 connections)")
+	}
+	n := 10000
+	if v := os.Getenv(memoryConnsEnv); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			t.Fatalf("%s=%q is not a positive number", memoryConnsEnv, v)
+		}
+	}
+	if err := raiseFileLimit(n + 256); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			tg, emu := s.start(t)
+			c, err := newClient(tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idle := runtime.NumGoroutine()
+			// Warm up what every server sets up lazily (TLS state, pools, the authorizer).
+			for i := range connectors {
+				if err := c.connectOnce("warm-" + strconv.Itoa(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitGoroutines(t, "the warm-up connections to end", func(g int) bool { return g <= idle })
+			if emu != nil {
+				emu.Logs().Reset()
+			}
+			before := measure()
+			load := startChild(t, "idle", tg, n)
+			if err := load.waitReady(5 * time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			// CONNACK leaves before the server's goroutines settle; wait until each connection
+			// has its two (the reader that handled CONNECT, and mochi's writer).
+			waitGoroutines(t, "two goroutines per connection", func(g int) bool { return g >= idle+2*n })
+			after := measure()
+			t.Logf("MEMORY server=%s conns=%d goroutines/conn=%.2f %s", s.name, n, float64(runtime.NumGoroutine()-idle)/float64(n), after.perConn(before, n))
+			if emu != nil {
+				emu.Logs().Reset()
+				t.Logf("MEMORY server=%s-without-log conns=%d %s", s.name, n, measure().perConn(before, n))
+			}
+			if err := load.stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// waitGoroutines waits up to a minute for the number of goroutines to satisfy ok.
+func waitGoroutines(t *testing.T, what string, ok func(int) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !ok(runtime.NumGoroutine()); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s; %d goroutines", what, runtime.NumGoroutine())
+		}
+	}
+}
+
+// memory is a reading of the Go memory that grows with connections.
+type memory struct {
+	heapInuse, heapAlloc, stackInuse uint64
+}
+
+// measure forces a full collection and reads the heap and stack figures.
+func measure() memory {
+	runtime.GC()
+	runtime.GC() // a second cycle frees what the first one's finalizers released
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memory{heapInuse: ms.HeapInuse, heapAlloc: ms.HeapAlloc, stackInuse: ms.StackInuse}
+}
+
+// perConn formats the growth since before, divided among n connections.
+func (m memory) perConn(before memory, n int) string {
+	per := func(after, before uint64) int64 { return (int64(after) - int64(before)) / int64(n) }
+	return "bytes/conn=" + strconv.FormatInt(per(m.heapInuse+m.stackInuse, before.heapInuse+before.stackInuse), 10) +
+		" heapInuse/conn=" + strconv.FormatInt(per(m.heapInuse, before.heapInuse), 10) +
+		" heapAlloc/conn=" + strconv.FormatInt(per(m.heapAlloc, before.heapAlloc), 10) +
+		" stackInuse/conn=" + strconv.FormatInt(per(m.stackInuse, before.stackInuse), 10)
+}
