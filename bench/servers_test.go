@@ -9,9 +9,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -41,10 +45,13 @@ type server struct {
 	start func(testing.TB) (target, *emulator.Emulator)
 }
 
-// servers are the two sides of every comparison, the emulator first.
+// servers are the sides of every comparison: the emulator with an in-process authorizer, bare
+// mochi (the baseline for the emulator), and the emulator with the example authorizer as an
+// executable behind its Runtime API (compared with the in-process kind).
 var servers = []server{
 	{"emulator", startEmulator},
 	{"mochi", startMochi},
+	{"executable", startExecutable},
 }
 
 // signingKey is the token signing key pair; RSA key generation is slow, so one per binary.
@@ -85,6 +92,38 @@ func authorize(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (ev
 // function, and returns how to connect to it through that authorizer.
 func startEmulator(tb testing.TB) (target, *emulator.Emulator) {
 	tb.Helper()
+	return startWith(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize})
+}
+
+// startExecutable is startEmulator with examples/authorizer built and run as an executable.
+func startExecutable(tb testing.TB) (target, *emulator.Emulator) {
+	tb.Helper()
+	bin, err := exampleAuthorizer()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return startWith(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindExecutable, Path: bin,
+		Environment: map[string]string{"AUTHORIZER_TOKEN": token}})
+}
+
+// exampleAuthorizer builds examples/authorizer once per process.
+var exampleAuthorizer = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "iotemu-bench-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-o", bin, "./examples/authorizer")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build examples/authorizer: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// startWith starts an emulator whose one signed authorizer invokes fn.
+func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator) {
+	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&signingKey().PublicKey)
 	if err != nil {
 		tb.Fatal(err)
@@ -93,7 +132,7 @@ func startEmulator(tb testing.TB) (target, *emulator.Emulator) {
 		AccountID: account,
 		Region:    region,
 		Listen:    emulator.Listen{MQTT8883: "off", HTTP8443: "off"},
-		Functions: []emulator.Function{{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize}},
+		Functions: []emulator.Function{fn},
 		Authorizers: []emulator.Authorizer{{
 			Name:                   authName,
 			FunctionARN:            functionARN,
