@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -48,11 +47,7 @@ func TestAdminEndpoint(t *testing.T) {
 		t.Fatalf("advance: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	select {
-	case <-c.lost:
-	case <-time.After(waitLong):
-		t.Fatal("not disconnected after advancing the clock past disconnectAfterInSeconds")
-	}
+	c.waitLost(t, "not disconnected after advancing the clock past disconnectAfterInSeconds")
 	waitEvent(t, emu, "Disconnect", "Success", "clientId=adm", "disconnectReason=CUSTOMAUTH_TTL_EXPIRATION")
 	if m := get("/metrics")["auth-fn"].(map[string]any); m["invocations"] != 1.0 {
 		t.Fatalf("metrics %v", m)

@@ -23,11 +23,7 @@ func TestPublishDenied(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Publish("denied", 1, false, "x")
-		select {
-		case <-c.lost:
-		case <-time.After(waitLong):
-			t.Fatal("connection not closed after a denied publish")
-		}
+		c.waitLost(t, "connection not closed after a denied publish")
 		waitEvent(t, emu, "Publish-In", "Failure", "clientId=pub-v3", "topicName=denied", "reason=AUTHORIZATION_FAILURE")
 		waitEvent(t, emu, "Disconnect", "Success", "clientId=pub-v3", "disconnectReason=AUTH_ERROR")
 	})
@@ -102,11 +98,7 @@ func TestSubscribeOnTopicInsteadOfTopicfilter(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Subscribe("sensors/1", 1, nil)
-		select {
-		case <-c.lost:
-		case <-time.After(waitLong):
-			t.Fatal("connection not closed after a denied subscribe")
-		}
+		c.waitLost(t, "connection not closed after a denied subscribe")
 		waitEvent(t, emu, "Disconnect", "Success", "clientId=sub-v3", "disconnectReason=AUTH_ERROR")
 	})
 	traceMentions(t, emu, "iot:Subscribe", "topicfilter/sensors/1")

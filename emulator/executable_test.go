@@ -31,7 +31,9 @@ type buildError struct {
 	err error
 }
 
-func (e *buildError) Error() string { return "go build examples/authorizer: " + e.err.Error() + "\n" + e.out }
+func (e *buildError) Error() string {
+	return "go build examples/authorizer: " + e.err.Error() + "\n" + e.out
+}
 
 func executableConfig(t *testing.T) emulator.Config {
 	t.Helper()

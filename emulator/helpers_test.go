@@ -154,13 +154,20 @@ type v3 struct {
 
 func (d device) connectV3(t testing.TB) (*v3, error) {
 	t.Helper()
-	c := &v3{lost: make(chan error, 1), received: make(chan pahov3.Message, 16)}
-	opts := pahov3.NewClientOptions().
-		AddBroker("tls://" + d.addr).
+	return connectPahoV3(t, pahov3.NewClientOptions().
+		AddBroker("tls://"+d.addr).
 		SetClientID(d.clientID).
 		SetUsername(d.username).
-		SetTLSConfig(d.tls).
-		SetProtocolVersion(4).
+		SetTLSConfig(d.tls))
+}
+
+// connectPahoV3 connects a paho.mqtt.golang MQTT 3.1.1 client set up by opts (broker, client
+// ID, credentials, TLS), with what every test wants: no retries, long timeouts, and channels
+// for lost connections and received messages.
+func connectPahoV3(t testing.TB, opts *pahov3.ClientOptions) (*v3, error) {
+	t.Helper()
+	c := &v3{lost: make(chan error, 1), received: make(chan pahov3.Message, 16)}
+	opts.SetProtocolVersion(4).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
 		SetConnectTimeout(waitLong).
@@ -177,6 +184,17 @@ func (d device) connectV3(t testing.TB) (*v3, error) {
 	}
 	t.Cleanup(func() { c.Disconnect(0) })
 	return c, nil
+}
+
+// waitLost fails the test unless the connection is lost (closed by the server) in time; why
+// says what should have closed it.
+func (c *v3) waitLost(t testing.TB, why string) {
+	t.Helper()
+	select {
+	case <-c.lost:
+	case <-time.After(waitLong):
+		t.Fatal(why)
+	}
 }
 
 // isConnackRefusal reports whether paho's error means a CONNACK with a refusal code (as

@@ -115,11 +115,7 @@ func TestFailedRefreshDisconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	emu.Advance(600 * time.Second) // due at 300 s, delayed up to 5 minutes on an idle connection
-	select {
-	case <-c3.lost:
-	case <-time.After(waitLong):
-		t.Fatal("MQTT 3.1.1 client still connected after a failed refresh")
-	}
+	c3.waitLost(t, "MQTT 3.1.1 client still connected after a failed refresh")
 	select {
 	case d := <-c5.disconnect:
 		if d.ReasonCode != 0x87 {
@@ -159,11 +155,7 @@ func TestDisconnectAfterInSeconds(t *testing.T) {
 		}
 	}
 	emu.Advance(time.Second)
-	select {
-	case <-c3.lost:
-	case <-time.After(waitLong):
-		t.Fatal("MQTT 3.1.1 client still connected at disconnectAfterInSeconds")
-	}
+	c3.waitLost(t, "MQTT 3.1.1 client still connected at disconnectAfterInSeconds")
 	select {
 	case d := <-c5.disconnect:
 		if d.ReasonCode != 0xA0 {

@@ -21,11 +21,7 @@ func TestDuplicateClientID(t *testing.T) {
 	if _, err := newDevice(t, emu, "dup").connectV3(t); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-first.lost:
-	case <-time.After(waitLong):
-		t.Fatal("the older connection was not disconnected")
-	}
+	first.waitLost(t, "the older connection was not disconnected")
 	waitEvent(t, emu, "Disconnect", "Success", "clientId=dup", "disconnectReason=DUPLICATE_CLIENTID")
 }
 
@@ -76,11 +72,7 @@ func TestQoS2IsNotAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := c.Publish("t/q", 2, false, "x")
-	select {
-	case <-c.lost:
-	case <-time.After(waitLong):
-		t.Fatal("connection not closed after a QoS 2 publish")
-	}
+	c.waitLost(t, "connection not closed after a QoS 2 publish")
 	if tok.WaitTimeout(100*time.Millisecond) && tok.Error() == nil {
 		t.Error("QoS 2 publish was acknowledged")
 	}
@@ -134,9 +126,5 @@ func TestPacketTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Publish("t/big", 0, false, bytes.Repeat([]byte("x"), 129*1024))
-	select {
-	case <-c.lost:
-	case <-time.After(waitLong):
-		t.Fatal("connection not closed after a 129 KB publish")
-	}
+	c.waitLost(t, "connection not closed after a 129 KB publish")
 }

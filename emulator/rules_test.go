@@ -69,11 +69,7 @@ func TestReservedTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Publish("$SYS/broker", 0, false, "x")
-	select {
-	case <-c.lost:
-	case <-time.After(waitLong):
-		t.Fatal("publish to a reserved topic accepted")
-	}
+	c.waitLost(t, "publish to a reserved topic accepted")
 	traceMentions(t, emu, "reserved")
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -108,33 +107,16 @@ func (d wssDevice) connect(t testing.TB) (*v3, error) {
 	if proxy == nil {
 		proxy = func(*http.Request) (*url.URL, error) { return nil, nil }
 	}
-	c := &v3{lost: make(chan error, 1), received: make(chan pahov3.Message, 16)}
 	opts := pahov3.NewClientOptions().
 		AddBroker(d.url).
 		SetClientID(d.clientID).
 		SetTLSConfig(d.tls).
 		SetHTTPHeaders(d.headers).
-		SetWebsocketOptions(&pahov3.WebsocketOptions{Proxy: proxy}).
-		SetProtocolVersion(4).
-		SetAutoReconnect(false).
-		SetConnectRetry(false).
-		SetConnectTimeout(waitLong).
-		SetWriteTimeout(waitLong).
-		SetConnectionLostHandler(func(_ pahov3.Client, err error) { c.lost <- err }).
-		SetDefaultPublishHandler(func(_ pahov3.Client, m pahov3.Message) { c.received <- m })
+		SetWebsocketOptions(&pahov3.WebsocketOptions{Proxy: proxy})
 	if d.username != "" {
 		opts.SetUsername(d.username)
 	}
-	c.Client = pahov3.NewClient(opts)
-	tok := c.Connect()
-	if !tok.WaitTimeout(waitLong) {
-		return nil, errors.New("connect timed out")
-	}
-	if err := tok.Error(); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { c.Disconnect(0) })
-	return c, nil
+	return connectPahoV3(t, opts)
 }
 
 // roundTrip subscribes c to topic, publishes to it and waits for the message to come back.
@@ -242,11 +224,7 @@ func TestMQTTOverWebSockets(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Publish("denied", 1, false, "x")
-		select {
-		case <-c.lost:
-		case <-time.After(waitLong):
-			t.Fatal("connection not closed after a denied publish")
-		}
+		c.waitLost(t, "connection not closed after a denied publish")
 		waitEvent(t, emu, "Publish-In", "Failure", "clientId=wss-denied", "topicName=denied", "reason=AUTHORIZATION_FAILURE")
 		waitEvent(t, emu, "Disconnect", "Success", "clientId=wss-denied", "disconnectReason=AUTH_ERROR")
 	})
