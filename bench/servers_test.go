@@ -113,8 +113,9 @@ var exampleAuthorizer = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-o", bin, "./examples/authorizer")
-	cmd.Dir = ".."
+	// By import path, so that it builds from any directory of the module (scripts/bench runs
+	// the compiled test binary from the repository's root).
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/iotemu/iotemu/examples/authorizer")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build examples/authorizer: %v\n%s", err, out)
 	}
