@@ -4,6 +4,7 @@
 //	iotemu sign -token TOKEN [-key NAME]          sign a token with a generated signing key
 //	iotemu config                                 print the embedded default configuration
 //	iotemu health [-url URL]                      check a running emulator's admin endpoint (container health checks)
+//	iotemu scenario run|list|new|schema           replay troubleshooting scenarios (the embedded library by default)
 package main
 
 import (
@@ -23,7 +24,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "iotemu:", err)
 		}
-		if errors.Is(err, errUnhealthy) {
+		if errors.Is(err, errUnhealthy) || errors.Is(err, errScenariosFailed) {
 			os.Exit(1)
 		}
 		os.Exit(2)
@@ -37,6 +38,7 @@ commands:
   sign     sign a token with a signing key the emulator generated
   config   print the embedded default configuration
   health   check a running emulator's admin endpoint (exit 0 healthy, 1 not)
+  scenario run, list or create scenario files: the troubleshooting cases, replayed offline
 
 Run "iotemu <command> -h" for a command's flags.
 `
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return sign(args[1:], stdout, stderr)
 	case "health":
 		return health(ctx, args[1:], stdout, stderr)
+	case "scenario":
+		return scenario(ctx, args[1:], stdout, stderr)
 	case "config":
 		_, err := stdout.Write(defaultConfigYAML())
 		return err
