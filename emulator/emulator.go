@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/iotemu/iotemu/emulator/clock"
@@ -76,6 +77,9 @@ type Emulator struct {
 	log      *iotlog.Logger
 	memory   *iotlog.Memory
 	closers  []io.Closer
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start validates cfg, binds every listener and starts serving. Close releases everything.
@@ -340,8 +344,14 @@ func (e *Emulator) path(p string) string {
 	return filepath.Join(e.cfg.baseDir, p)
 }
 
-// Close stops every listener and disconnects every client.
+// Close stops every listener, disconnects every client and stops every function's processes.
+// Calls after the first do nothing.
 func (e *Emulator) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Emulator) close() error {
 	var errs []error
 	if e.admin != nil {
 		errs = append(errs, e.admin.Close())
