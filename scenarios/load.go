@@ -125,6 +125,8 @@ func yamlFiles(fsys fs.FS, dir string) ([]string, error) {
 	return files, err
 }
 
+// parse validates, decodes and checks one file: the schema on the YAML node tree (so that
+// each problem has its line and column), then the cross-references of each scenario.
 func parse(name string, data []byte, src source) ([]*Scenario, error) {
 	p := &problems{file: name}
 	var root yaml.Node
@@ -139,6 +141,7 @@ func parse(name string, data []byte, src source) ([]*Scenario, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	// Strict decoding: a key the schema allows but the Go types lack is a bug to surface.
 	var doc document
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)

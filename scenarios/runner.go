@@ -53,7 +53,7 @@ type StepResult struct {
 
 // Passed reports whether the scenario ran and every step passed.
 func (r *Result) Passed() bool {
-	return r.Err == nil && (len(r.Steps) == 0 || r.Steps[len(r.Steps)-1].Passed) && r.NotRun == 0
+	return r.Err == nil && (len(r.Steps) == 0 || r.Steps[len(r.Steps)-1].Passed)
 }
 
 // Failure says in one line why the scenario failed; "" when it passed.
@@ -87,22 +87,22 @@ func (r *Runner) Run(ctx context.Context, scs []*Scenario, done func(*Result)) [
 		parallel = runtime.GOMAXPROCS(0) * 2
 	}
 	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for _, i := range order {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			results[i] = r.RunOne(ctx, scs[i])
-			close(ready[i])
-		})
-	}
+	go func() {
+		for _, i := range order {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				results[i] = r.RunOne(ctx, scs[i])
+				close(ready[i])
+			}()
+		}
+	}()
 	for i := range scs {
 		<-ready[i]
 		if done != nil {
 			done(results[i])
 		}
 	}
-	wg.Wait()
 	return results
 }
 

@@ -37,7 +37,7 @@ const (
 func clientRef(r ref) []reference { return []reference{{refClient, r}} }
 
 // connected returns the device's open connection, or an outcome saying it has none.
-func (x *execution) connected(name string, want string) (*device, *outcome) {
+func (x *execution) connected(name, want string) (*device, *outcome) {
 	d := x.devices[name]
 	if d.conn == nil {
 		return nil, &outcome{want: want, saw: "the client is not connected"}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ var errScenariosFailed = errors.New("scenarios failed")
 const scenarioUsage = `usage: iotemu scenario <command> [flags]
 
 commands:
-  run [FILES|DIRS] [--junit FILE] [--function NAME=PATH]
+  run [FILES|DIRS] [--junit FILE] [--function NAME=PATH] [--run REGEXP] [-q]
                   run scenario files (default: the embedded library of troubleshooting cases)
   list [FILES|DIRS]
                   list scenarios with what each shows
@@ -74,6 +75,7 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(functions, "function", "`NAME=PATH`: replace function NAME in every scenario with the executable PATH (an aws-lambda-go bootstrap), to see which cases it gets right; repeatable")
 	parallel := fs.Int("parallel", 0, "run at most `N` scenarios at once (default GOMAXPROCS*2)")
 	quiet := fs.Bool("q", false, "print only the scenarios that fail, and the summary")
+	only := fs.String("run", "", "run only the scenarios whose name matches the `regexp`")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: iotemu scenario run [FILES|DIRS] [flags]")
 		fs.PrintDefaults()
@@ -84,6 +86,9 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	scs, err := loadScenarios(paths)
 	if err != nil {
+		return err
+	}
+	if scs, err = matching(scs, *only); err != nil {
 		return err
 	}
 	for name, path := range functions {
@@ -189,6 +194,24 @@ func scenarioNew(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s; run it with: iotemu scenario run %s\n", path, path)
 	return nil
+}
+
+// matching keeps the scenarios whose name matches expr ("" keeps all).
+func matching(scs []*scenarios.Scenario, expr string) ([]*scenarios.Scenario, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("-run: %w", err)
+	}
+	var out []*scenarios.Scenario
+	for _, sc := range scs {
+		if re.MatchString(sc.Name) {
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no scenario matches -run %q", expr)
+	}
+	return out, nil
 }
 
 // loadScenarios reads files and directories, or the embedded library when there are none.

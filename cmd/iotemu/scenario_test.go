@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,13 +45,21 @@ func TestScenarioCommands(t *testing.T) {
 		t.Fatalf("failing scenario: %v\n%s", err, out.String())
 	}
 
+	before, _, _ := bytes.Cut(tmpl, []byte("    token: device-token"))
+	line := bytes.Count(before, []byte("\n")) + 1
 	typo := bytes.Replace(tmpl, []byte("    token: device-token"), []byte("    tokn: device-token"), 1)
 	if err := os.WriteFile("typo.yaml", typo, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	err = scenario(ctx, []string{"run", "typo.yaml"}, &out, &errOut)
-	if err == nil || errors.Is(err, errScenariosFailed) || !strings.HasPrefix(err.Error(), `typo.yaml:50:5: clients.device: unknown key "tokn"`) {
+	want := fmt.Sprintf(`typo.yaml:%d:5: clients.device: unknown key "tokn" (did you mean "token"?)`, line)
+	if err == nil || errors.Is(err, errScenariosFailed) || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("misspelled key: %v", err)
+	}
+
+	out.Reset()
+	if err := scenario(ctx, []string{"run", "failing.yaml", "-run", "fixed$"}, &out, &errOut); err != nil || strings.Contains(out.String(), "broken") {
+		t.Fatalf("-run fixed$: %v\n%s", err, out.String())
 	}
 
 	out.Reset()
