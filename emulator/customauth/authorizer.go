@@ -7,6 +7,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -125,18 +126,27 @@ func (a *Authorizer) Validate() error {
 	return errors.Join(errs...)
 }
 
-// PublicKeys parses TokenSigningPublicKeys.
+// PublicKeys parses TokenSigningPublicKeys. Parsed keys are remembered by their PEM text, so a
+// connect does not parse them again.
 func (a *Authorizer) PublicKeys() (map[string]*rsa.PublicKey, error) {
 	keys := make(map[string]*rsa.PublicKey, len(a.TokenSigningPublicKeys))
 	for name, pemText := range a.TokenSigningPublicKeys {
+		if k, ok := parsedKeys.Load(pemText); ok {
+			keys[name] = k.(*rsa.PublicKey)
+			continue
+		}
 		k, err := ParsePublicKeyPEM(pemText)
 		if err != nil {
 			return nil, fmt.Errorf("token signing key %q: %w", name, err)
 		}
+		parsedKeys.Store(pemText, k)
 		keys[name] = k
 	}
 	return keys, nil
 }
+
+// parsedKeys maps PEM text to its parsed *rsa.PublicKey (immutable once parsed).
+var parsedKeys sync.Map
 
 // maxQuoted is how much of a user-supplied value an error message quotes.
 const maxQuoted = 80

@@ -95,6 +95,9 @@ func (b *Broker) lifecycleSubscription(s *Session, eventType string, filters []s
 // publishEvent publishes a lifecycle event through mochi's inline client: every subscriber's
 // iot:Receive is checked as for any other message.
 func (b *Broker) publishEvent(topic string, payload any) {
+	if subs := b.server.Topics.Subscribers(topic); len(subs.Subscriptions)+len(subs.Shared)+len(subs.InlineSubscriptions) == 0 {
+		return // nobody listens: skip the encoding and the publish on every connect
+	}
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return
