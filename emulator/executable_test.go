@@ -16,23 +16,27 @@ import (
 // exampleAuthorizer builds examples/authorizer once per test binary, as a user builds the
 // bootstrap they deploy.
 var exampleAuthorizer = sync.OnceValues(func() (string, error) {
-	out := filepath.Join(sharedDir, "bootstrap")
-	cmd := exec.Command("go", "build", "-o", out, "./examples/authorizer")
-	cmd.Dir = ".."
-	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", &buildError{string(b), err}
-	}
-	return out, nil
+	return buildFunction("bootstrap", "github.com/iotemu/iotemu/examples/authorizer")
 })
 
+// buildFunction builds a static Linux executable, as provided.al2023 runs it, into sharedDir.
+func buildFunction(name, pkg string) (string, error) {
+	out := filepath.Join(sharedDir, name)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", &buildError{pkg, string(b), err}
+	}
+	return out, nil
+}
+
 type buildError struct {
-	out string
-	err error
+	pkg, out string
+	err      error
 }
 
 func (e *buildError) Error() string {
-	return "go build examples/authorizer: " + e.err.Error() + "\n" + e.out
+	return "go build " + e.pkg + ": " + e.err.Error() + "\n" + e.out
 }
 
 func executableConfig(t *testing.T) emulator.Config {

@@ -2,7 +2,6 @@ package emulator_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,13 +13,7 @@ import (
 
 // faultyAuthorizer builds testdata/faulty, an authorizer that misbehaves as its token says.
 var faultyAuthorizer = sync.OnceValues(func() (string, error) {
-	out := filepath.Join(sharedDir, "faulty")
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/faulty")
-	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", &buildError{string(b), err}
-	}
-	return out, nil
+	return buildFunction("faulty", "./testdata/faulty")
 })
 
 func faultyConfig(t *testing.T, env map[string]string) emulator.Config {
