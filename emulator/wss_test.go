@@ -15,11 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	pahopackets "github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gorilla/websocket"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotemu/iotemu/emulator"
+	"github.com/iotemu/iotemu/internal/gateway"
 )
 
 // recorder is an authorizer that keeps every event it receives and answers as next does.
@@ -386,4 +389,51 @@ func readWS(t testing.TB, ws *websocket.Conn, n int) []byte {
 		got = append(got, msg...)
 	}
 	return got
+}
+
+// TestMQTT5OverWebSockets: an MQTT 5 device over WebSockets (paho.golang over a gorilla
+// WebSocket, credentials in the URL query as a browser sends them) gets the same MQTT 5
+// behaviour as over direct MQTT: CONNACK capabilities, messages, PUBACK 0x87 on a denied
+// publish.
+func TestMQTT5OverWebSockets(t *testing.T) {
+	t.Parallel()
+	emu := start(t, config(allow(openPolicy...)))
+	ws, _, err := dialWS(emu, "/mqtt?"+credentialQuery(t, goodToken), hostHeader(emu), "mqtt")
+	if err != nil {
+		t.Fatalf("WebSocket upgrade: %v", err)
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	received := make(chan *paho.Publish, 1)
+	c := paho.NewClient(paho.ClientConfig{
+		ClientID: "wss5",
+		Conn:     pahopackets.NewThreadSafeConn(gateway.WebSocketConn(ws)),
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(p paho.PublishReceived) (bool, error) {
+			received <- p.Packet
+			return true, nil
+		}},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	ack, err := c.Connect(ctx, &paho.Connect{ClientID: "wss5", KeepAlive: 60, CleanStart: true})
+	if err != nil || ack.ReasonCode != 0 || ack.Properties.TopicAliasMaximum == nil || *ack.Properties.TopicAliasMaximum != 8 {
+		t.Fatalf("CONNACK %+v, %v\n%s", ack, err, dumpLog(emu))
+	}
+	t.Cleanup(func() { c.Disconnect(&paho.Disconnect{}) })
+	if sa, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "t/wss5", QoS: 1}}}); err != nil || sa.Reasons[0] != 1 {
+		t.Fatalf("SUBACK %+v, %v", sa, err)
+	}
+	if pa, err := c.Publish(ctx, &paho.Publish{Topic: "t/wss5", QoS: 1, Payload: []byte("over wss")}); err != nil || pa.ReasonCode != 0 {
+		t.Fatalf("PUBACK %+v, %v", pa, err)
+	}
+	select {
+	case m := <-received:
+		if string(m.Payload) != "over wss" {
+			t.Fatalf("got %q", m.Payload)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("message not delivered over WebSockets")
+	}
+	if pa, _ := c.Publish(ctx, &paho.Publish{Topic: "denied", QoS: 1, Payload: []byte("x")}); pa == nil || pa.ReasonCode != 0x87 {
+		t.Fatalf("denied publish: PUBACK %+v; want 0x87", pa)
+	}
 }

@@ -36,7 +36,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, info Co
 		g.cfg.Logger.Debug("websocket upgrade refused", "remote", info.Remote, "err", err)
 		return
 	}
-	c := &Conn{Conn: &wsConn{ws: ws}, Info: info}
+	c := &Conn{Conn: WebSocketConn(ws), Info: info}
 	// The HTTP server forgets a hijacked connection: the gateway closes it and waits for it.
 	if !g.track(c) {
 		c.Close()
@@ -45,6 +45,11 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, info Co
 	defer g.untrack(c)
 	g.cfg.MQTT(c)
 }
+
+// WebSocketConn returns a WebSocket (either end) as the byte stream MQTT expects. The gateway
+// uses it for upgraded connections; MQTT clients without a WebSocket transport of their own
+// (paho.golang) use it to speak MQTT 5 over WebSockets.
+func WebSocketConn(ws *websocket.Conn) net.Conn { return &wsConn{ws: ws} }
 
 // wsConn is a WebSocket seen as the byte stream MQTT expects. Reads run over the binary
 // messages as one stream: an MQTT packet may span messages and a message may hold several
