@@ -95,8 +95,6 @@ func (sc *Scenario) names(kind string) []string {
 // check records a client's problems and returns its references.
 func (c *client) check(p *problems, name string) []reference {
 	switch {
-	case c.Transport == "wss" && c.Protocol == "mqtt5":
-		p.add(c.at, "client %s: MQTT 5 over WebSockets is not supported yet; use protocol mqtt311", name)
 	case c.CredentialsIn == "username" && c.Transport != "wss":
 		p.add(c.at, "client %s: credentialsIn username is for wss clients; mqtt clients always use the username", name)
 	case c.CredentialsIn != "" && c.Transport != "wss" && c.Transport != "https":

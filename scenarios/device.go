@@ -179,7 +179,7 @@ func (d *device) connect(ctx context.Context) connectResult {
 	d.pending = nil
 	var c conn
 	var r connectResult
-	if d.def.Protocol == "mqtt311" || d.def.Transport == "wss" {
+	if d.def.Protocol == "mqtt311" {
 		c, r = d.connect311(d.brokerURL())
 	} else {
 		c, r = d.connect5(ctx)

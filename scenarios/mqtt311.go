@@ -15,6 +15,19 @@ type conn311 struct {
 	link *link
 }
 
+// upgradeHeader is the WebSocket upgrade request's header: the Host, the client's own headers,
+// and the credentials unless they travel in the query or the CONNECT username.
+func (d *device) upgradeHeader() http.Header {
+	h := http.Header{"Host": {d.host}}
+	for k, v := range d.def.Headers {
+		h.Set(k, v)
+	}
+	if d.def.CredentialsIn == "" || d.def.CredentialsIn == "headers" {
+		d.creds.header(h)
+	}
+	return h
+}
+
 // connect311 connects with MQTT 3.1.1 to broker (tls://ADDR or wss://ADDR/mqtt?QUERY).
 func (d *device) connect311(broker string) (conn, connectResult) {
 	l := d.link
@@ -39,14 +52,7 @@ func (d *device) connect311(broker string) (conn, connectResult) {
 		opts.SetPassword(string(d.creds.password))
 	}
 	if d.def.Transport == "wss" {
-		h := http.Header{"Host": {d.host}}
-		for k, v := range d.def.Headers {
-			h.Set(k, v)
-		}
-		if d.def.CredentialsIn == "" || d.def.CredentialsIn == "headers" {
-			d.creds.header(h)
-		}
-		opts.SetHTTPHeaders(h)
+		opts.SetHTTPHeaders(d.upgradeHeader())
 	}
 	c := pahov3.NewClient(opts)
 	tok := c.Connect()

@@ -9,18 +9,38 @@ import (
 
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/gorilla/websocket"
+
+	"github.com/iotemu/iotemu/internal/gateway"
 )
 
-// conn5 is an MQTT 5 connection (paho.golang) over TLS.
+// conn5 is an MQTT 5 connection (paho.golang) over TLS or WebSockets.
 type conn5 struct {
 	c *paho.Client
+}
+
+// dial5 opens the byte stream MQTT 5 runs over: TLS, or a WebSocket upgraded on it (paho.golang
+// has no WebSocket transport; the emulator's own adapter turns the WebSocket into a stream).
+func (d *device) dial5(ctx context.Context) (net.Conn, error) {
+	if d.def.Transport != "wss" {
+		dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: connectTimeout}, Config: d.tls}
+		return dialer.DialContext(ctx, "tcp", d.addr)
+	}
+	ws := websocket.Dialer{TLSClientConfig: d.tls, Subprotocols: []string{"mqtt"}, HandshakeTimeout: connectTimeout}
+	conn, resp, err := ws.DialContext(ctx, d.brokerURL(), d.upgradeHeader())
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("WebSocket upgrade refused: %s", resp.Status)
+		}
+		return nil, err
+	}
+	return gateway.WebSocketConn(conn), nil
 }
 
 // connect5 connects with MQTT 5.
 func (d *device) connect5(ctx context.Context) (conn, connectResult) {
 	l := d.link
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: connectTimeout}, Config: d.tls}
-	raw, err := dialer.DialContext(ctx, "tcp", d.addr)
+	raw, err := d.dial5(ctx)
 	if err != nil {
 		return nil, connectResult{result: "closed", err: err}
 	}
