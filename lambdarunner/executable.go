@@ -218,6 +218,7 @@ type execInstance struct {
 	out       *execOutput
 	status    *os.File // /proc/PID/status, nil when there is none
 	initTimer *time.Timer
+	spawned   time.Time // when the process started, for Init Duration
 
 	call      *execCall // the invocation assigned to the instance, nil when idle
 	delivered bool      // call was handed to the runtime by /next
@@ -426,6 +427,7 @@ func (e *Executable) start(in *execInstance, requestID string) (err error) {
 	out := newExecOutput(r, w, in.logLine)
 	e.mu.Lock()
 	in.cmd, in.pid, in.api, in.out, in.status = cmd, cmd.Process.Pid, api, out, openStatus(cmd.Process.Pid)
+	in.spawned = time.Now()
 	in.initTimer = time.AfterFunc(e.cfg.InitTimeout, in.initTimedOut)
 	if e.closed {
 		in.killLocked()
@@ -560,6 +562,10 @@ func (in *execInstance) next(ctx context.Context) (rapiEvent, error) {
 		if c := in.call; c != nil {
 			if !in.delivered {
 				in.delivered = true
+				if c.inv.ColdStart {
+					c.inv.InitDuration = time.Since(in.spawned)
+				}
+				c.inv.Start() // init is over: the function takes the invocation now
 				return rapiEvent{RequestID: c.inv.RequestID, Payload: c.inv.Event, Deadline: c.deadline, FunctionARN: e.cfg.ARN, TraceID: c.traceID}, nil
 			}
 			if !c.finished {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -124,12 +125,33 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	inv := &Invocation{RequestID: id, Event: event, Deadline: deadline, Log: func(text string) { f.log(id, text) }}
+	// AWS: a cold start's init output comes before START, outside the request; the rest of the
+	// function's lines carry its request ID.
+	var mu sync.Mutex
+	started := false
+	start := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !started {
+			started = true
+			f.log(id, "START RequestId: "+id+" Version: $LATEST") // AWS: Lambda's START line
+		}
+	}
+	logLine := func(text string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if started {
+			f.log(id, text)
+		} else {
+			f.log("", text)
+		}
+	}
+	inv := &Invocation{RequestID: id, Event: event, Deadline: deadline, Log: logLine, Started: start}
 
-	f.log(id, "START RequestId: "+id+" Version: $LATEST") // AWS: Lambda's START line
-	start := time.Now()
+	begin := time.Now()
 	out, err := f.cfg.Runtime.Run(ctx, inv)
-	elapsed := time.Since(start)
+	elapsed := time.Since(begin)
+	start() // an invocation that never reached the function still gets its START
 	if err == nil && len(out) > MaxResponseBytes {
 		// AWS: a synchronous answer over 6 MB fails the invocation.
 		err = &FunctionError{Type: "Function.ResponseSizeTooLarge", Message: fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", len(out), MaxResponseBytes)}
@@ -137,7 +159,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	timedOut := err != nil && errors.Is(err, context.DeadlineExceeded) && !time.Now().Before(deadline)
 	if timedOut {
-		f.log(id, fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, f.timeoutFor(start, deadline).Seconds()))
+		f.log(id, fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, f.timeoutFor(begin, deadline).Seconds()))
 	}
 	f.log(id, "END RequestId: "+id)
 	f.log(id, f.report(id, elapsed, inv, timedOut))
@@ -156,6 +178,9 @@ func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut 
 	line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB", id, ms, int(math.Ceil(ms)), f.cfg.MemoryMB)
 	if inv.MaxMemoryUsedMB > 0 {
 		line += fmt.Sprintf("\tMax Memory Used: %d MB", inv.MaxMemoryUsedMB)
+	}
+	if inv.ColdStart && inv.InitDuration > 0 {
+		line += fmt.Sprintf("\tInit Duration: %.2f ms", float64(inv.InitDuration.Microseconds())/1000) // AWS: cold starts report their init
 	}
 	if timedOut {
 		line += "\tStatus: timeout"

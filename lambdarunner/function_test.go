@@ -45,18 +45,24 @@ func newTestFunction(t *testing.T, rt Runtime, timeout time.Duration) (*Function
 
 func TestFunctionFramesEachInvocationLikeLambda(t *testing.T) {
 	f, l := newTestFunction(t, runtimeFunc(func(_ context.Context, inv *Invocation) ([]byte, error) {
+		inv.Log("init output")
+		inv.ColdStart, inv.InitDuration = true, 42*time.Millisecond
+		inv.Start()
 		inv.Log("hello from the function")
-		inv.ColdStart = true
 		return []byte(`{}`), nil
 	}), 0)
 	if _, err := f.Invoke(WithRequestID(context.Background(), "req-1"), []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	got := l.texts()
-	if len(got) != 4 || got[0] != "START RequestId: req-1 Version: $LATEST" || got[1] != "hello from the function" ||
-		got[2] != "END RequestId: req-1" || !strings.HasPrefix(got[3], "REPORT RequestId: req-1\tDuration: ") ||
-		!strings.Contains(got[3], "\tBilled Duration: ") || !strings.Contains(got[3], "\tMemory Size: 128 MB") {
+	if len(got) != 5 || got[0] != "init output" || got[1] != "START RequestId: req-1 Version: $LATEST" || got[2] != "hello from the function" ||
+		got[3] != "END RequestId: req-1" || !strings.HasPrefix(got[4], "REPORT RequestId: req-1\tDuration: ") ||
+		!strings.Contains(got[4], "\tBilled Duration: ") || !strings.Contains(got[4], "\tMemory Size: 128 MB") ||
+		!strings.Contains(got[4], "\tInit Duration: 42.00 ms") {
 		t.Fatalf("log lines:\n%s", strings.Join(got, "\n"))
+	}
+	if l.l[0].RequestID != "" || l.l[2].RequestID != "req-1" {
+		t.Errorf("init output belongs to no request, the function's lines to req-1: %+v", l.l)
 	}
 	if m := f.Metrics(); m.Invocations != 1 || m.ColdStarts != 1 || m.Errors != 0 {
 		t.Fatalf("metrics %+v", m)

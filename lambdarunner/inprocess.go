@@ -80,6 +80,7 @@ func checkHandlerShape(t reflect.Type) error {
 // The first invocation counts as the cold start.
 func (p *InProcess) Run(ctx context.Context, inv *Invocation) ([]byte, error) {
 	inv.ColdStart = !p.warm.Swap(true)
+	inv.Start()
 	type result struct {
 		out []byte
 		err error

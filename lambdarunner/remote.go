@@ -75,6 +75,7 @@ func NewRemote(cfg RemoteConfig) (*Remote, error) {
 // error naming the URL and function. The tail of the function's log, when the peer returns it,
 // goes to inv.Log.
 func (r *Remote) Run(ctx context.Context, inv *Invocation) ([]byte, error) {
+	inv.Start()
 	out, err := r.client.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   &r.cfg.FunctionName,
 		Payload:        inv.Event,

@@ -25,8 +25,12 @@ type Invocation struct {
 	Event []byte
 	// Deadline is when Lambda would cut the invocation (also ctx's deadline).
 	Deadline time.Time
-	// Log receives each line the function writes during the invocation.
+	// Log receives each line the function writes during the invocation, and during the init
+	// of the instance started for it.
 	Log func(text string)
+	// Started is called when the function takes the invocation (for an instance started for
+	// it, when its init is over); Lambda's START line goes there. Call it through Start.
+	Started func()
 
 	// Filled in by the Runtime.
 
@@ -34,6 +38,15 @@ type Invocation struct {
 	ColdStart bool
 	// MaxMemoryUsedMB is the instance's peak memory, 0 when unknown.
 	MaxMemoryUsedMB int
+	// InitDuration is how long the instance started for this invocation took to be ready.
+	InitDuration time.Duration
+}
+
+// Start reports that the function took the invocation.
+func (inv *Invocation) Start() {
+	if inv.Started != nil {
+		inv.Started()
+	}
 }
 
 // Closer is implemented by runtimes that hold processes or connections.
