@@ -36,13 +36,9 @@ func NewMemoryLimit(n int) *Memory {
 func (m *Memory) WriteEvent(e Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events = append(m.events, e)
-	if m.limit > 0 && len(m.events) > 2*m.limit {
-		// Trim in batches so that appending stays amortised O(1).
-		n := len(m.events) - m.limit
-		m.events = slices.Clone(m.events[n:])
-		m.dropped += n
-	}
+	var n int
+	m.events, n = keepNewest(append(m.events, e), m.limit)
+	m.dropped += n
 	m.notifyLocked()
 }
 
@@ -50,20 +46,25 @@ func (m *Memory) WriteEvent(e Event) {
 func (m *Memory) WriteTrace(t Trace) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.traces = append(m.traces, t)
-	if m.limit > 0 && len(m.traces) > 2*m.limit {
-		m.traces = slices.Clone(m.traces[len(m.traces)-m.limit:])
-	}
+	m.traces, _ = keepNewest(append(m.traces, t), m.limit)
 }
 
 // WriteFunctionLine stores l.
 func (m *Memory) WriteFunctionLine(l FunctionLine) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lines = append(m.lines, l)
-	if m.limit > 0 && len(m.lines) > 2*m.limit {
-		m.lines = slices.Clone(m.lines[len(m.lines)-m.limit:])
+	m.lines, _ = keepNewest(append(m.lines, l), m.limit)
+}
+
+// keepNewest trims s to its newest limit elements once it holds twice as many (trimming in
+// batches keeps appending amortised O(1)), and returns how many it dropped. A limit of 0
+// keeps everything.
+func keepNewest[T any](s []T, limit int) ([]T, int) {
+	if limit <= 0 || len(s) <= 2*limit {
+		return s, 0
 	}
+	n := len(s) - limit
+	return slices.Clone(s[n:]), n
 }
 
 // FunctionLines returns the function log lines of one invocation, or every line when
