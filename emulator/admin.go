@@ -10,22 +10,30 @@ import (
 	"time"
 )
 
-// adminServer is the emulator's admin HTTP endpoint:
+// httpServer is one of the emulator's extra HTTP listeners (admin, control plane).
+type httpServer struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// serveHTTP listens on addr and serves h there; what names the endpoint in errors.
+func serveHTTP(addr, what string, h http.Handler) (*httpServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the %s on %s: %w", what, addr, err)
+	}
+	s := &httpServer{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// startAdmin serves the emulator's admin HTTP endpoint:
 //
 //	GET  /health                  200 {"status":"ok"} once the emulator serves
 //	GET  /clock                   {"now": RFC 3339 time}
 //	POST /clock/advance?by=301s   moves the clock forward, running the timers that fall due
 //	GET  /metrics                 each function's invocation metrics
-type adminServer struct {
-	ln  net.Listener
-	srv *http.Server
-}
-
-func startAdmin(addr string, e *Emulator) (*adminServer, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for the admin endpoint on %s: %w", addr, err)
-	}
+func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -59,12 +67,11 @@ func startAdmin(addr string, e *Emulator) (*adminServer, error) {
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
-	a := &adminServer{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = a.srv.Serve(ln) }()
-	return a, nil
+	return serveHTTP(addr, "admin endpoint", mux)
 }
 
-func (a *adminServer) Close() error {
+// Close stops the listener, waiting a moment for requests in flight.
+func (a *httpServer) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := a.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

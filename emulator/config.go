@@ -70,6 +70,10 @@ type Listen struct {
 	// Admin serves the admin HTTP endpoint (health, clock, metrics). Keep it on loopback: it
 	// can move the emulator's clock. Empty: none.
 	Admin string `yaml:"admin"`
+	// API serves the control plane: the AWS IoT authorizer operations and Lambda's permission
+	// operations, for the aws CLI's --endpoint-url and the AWS SDKs (see package
+	// controlplane). It does not check credentials: keep it on loopback. Empty: none.
+	API string `yaml:"api"`
 }
 
 // Authorizer is an AWS IoT custom authorizer, with the field names of AWS's

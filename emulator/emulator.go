@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/iotemu/iotemu/emulator/clock"
+	"github.com/iotemu/iotemu/emulator/controlplane"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/internal/broker"
@@ -71,7 +72,8 @@ type Emulator struct {
 	gw       *gateway.Gateway
 	broker   *broker.Broker
 	proxy    *socks.Server
-	admin    *adminServer
+	admin    *httpServer
+	api      *httpServer
 	registry *registry
 	keys     *keyring
 	log      *iotlog.Logger
@@ -160,6 +162,11 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 			return nil, err
 		}
 	}
+	if cfg.Listen.API != "" {
+		if e.api, err = serveHTTP(cfg.Listen.API, "control plane", controlplane.New(apiBackend{e})); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
@@ -208,7 +215,9 @@ func (e *Emulator) setupRegistry() error {
 			SigningDisabled:      a.SigningDisabled,
 			Status:               customauth.Status(a.Status),
 			EnableCachingForHTTP: a.EnableCachingForHTTP,
+			CreationDate:         e.clock.Now(),
 		}
+		ca.LastModifiedDate = ca.CreationDate
 		if len(a.TokenSigningPublicKeys) > 0 {
 			ca.TokenSigningPublicKeys = map[string]string{}
 		}
@@ -287,16 +296,20 @@ func (e *Emulator) FunctionMetrics(name string) (lambdarunner.Metrics, bool) {
 // RemovePermission do: an empty list takes AWS IoT's permission away, nil restores the default
 // (see Function.Permissions). It applies to the next invocation.
 func (e *Emulator) SetPermissions(function string, perms []Permission) error {
-	fn, ok := e.registry.function(function)
-	if !ok {
-		return fmt.Errorf("function %s not found", function)
+	return e.registry.setStatements(function, Function{Permissions: perms}.permissions(e.cfg.Region, e.cfg.AccountID))
+}
+
+// Permissions returns a function's resource-based policy, as Lambda's GetPolicy shows it.
+func (e *Emulator) Permissions(function string) ([]Permission, error) {
+	_, sts, err := e.registry.statements(function)
+	if err != nil {
+		return nil, err
 	}
-	p := &lambdarunner.ResourcePolicy{Statements: Function{Permissions: perms}.permissions(e.cfg.Region, e.cfg.AccountID)}
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("permissions of %s: %w", function, err)
+	perms := make([]Permission, 0, len(sts))
+	for _, st := range sts {
+		perms = append(perms, Permission{Sid: st.Sid, Effect: st.Effect, Principal: st.Principal, Action: st.Action, Condition: st.Condition})
 	}
-	fn.SetPolicy(p)
-	return nil
+	return perms, nil
 }
 
 // refused logs a connection or HTTP request the gateway refused on one of AWS's rules.
@@ -353,6 +366,9 @@ func (e *Emulator) Close() error {
 
 func (e *Emulator) close() error {
 	var errs []error
+	if e.api != nil {
+		errs = append(errs, e.api.Close())
+	}
 	if e.admin != nil {
 		errs = append(errs, e.admin.Close())
 	}
@@ -415,6 +431,14 @@ func (e *Emulator) AdminAddr() net.Addr {
 		return nil
 	}
 	return e.admin.ln.Addr()
+}
+
+// APIAddr returns the control plane's address (Config.Listen.API), or nil when there is none.
+func (e *Emulator) APIAddr() net.Addr {
+	if e.api == nil {
+		return nil
+	}
+	return e.api.ln.Addr()
 }
 
 // ProxyAddr returns the SOCKS5 proxy's address, or nil when there is none.

@@ -3,6 +3,8 @@ package emulator
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/iotemu/iotemu/emulator/customauth"
@@ -93,4 +95,41 @@ func (r *registry) setAuthorizer(a *customauth.Authorizer) {
 	r.mu.Lock()
 	r.authorizers[a.Name] = a
 	r.mu.Unlock()
+}
+
+// errFunctionNotFound is returned for a function the emulator does not run.
+var errFunctionNotFound = errors.New("function not found")
+
+// statements returns a function's ARN and the statements of its resource-based policy.
+func (r *registry) statements(function string) (string, []lambdarunner.Statement, error) {
+	fn, ok := r.function(functionName(function))
+	if !ok {
+		return "", nil, fmt.Errorf("%w: %s", errFunctionNotFound, function)
+	}
+	var sts []lambdarunner.Statement
+	if p := fn.Policy(); p != nil {
+		sts = slices.Clone(p.Statements)
+	}
+	return fn.ARN(), sts, nil
+}
+
+// setStatements replaces a function's resource-based policy if the statements are valid.
+func (r *registry) setStatements(function string, sts []lambdarunner.Statement) error {
+	fn, ok := r.function(functionName(function))
+	if !ok {
+		return fmt.Errorf("%w: %s", errFunctionNotFound, function)
+	}
+	p := &lambdarunner.ResourcePolicy{Statements: sts}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("permissions of %s: %w", function, err)
+	}
+	fn.SetPolicy(p)
+	return nil
+}
+
+// list returns every authorizer.
+func (r *registry) list() []*customauth.Authorizer {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Collect(maps.Values(r.authorizers))
 }

@@ -124,6 +124,9 @@ func printBanner(w io.Writer, emu *emulator.Emulator, caFile string) {
 	if a := emu.AdminAddr(); a != nil {
 		fmt.Fprintf(w, "  admin endpoint  http://%s (/health, /metrics, POST /clock/advance?by=301s)\n", a)
 	}
+	if a := emu.APIAddr(); a != nil {
+		fmt.Fprintf(w, "  control plane   http://%s (aws --endpoint-url http://%s iot list-authorizers)\n", a, a)
+	}
 	fmt.Fprintf(w, "  CA certificate  %s\n", caFile)
 
 	demo, ok := demoAuthorizer(cfg)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -60,6 +61,9 @@ type Authorizer struct {
 	Status Status
 	// EnableCachingForHTTP lets an HTTPS keep-alive connection reuse the authorizer's answer.
 	EnableCachingForHTTP bool
+	// CreationDate and LastModifiedDate are when the authorizer was created and last changed,
+	// as DescribeAuthorizer reports them.
+	CreationDate, LastModifiedDate time.Time
 }
 
 // Active reports whether the authorizer can be used. AWS (inferred): an empty status is

@@ -116,10 +116,12 @@ const (
 	fromUsername = "MQTT username"
 	fromHeader   = "HTTP header"
 	fromQuery    = "HTTP query string"
+	fromDirect   = "test request"
 )
 
 // sources are the places of one request where credentials are looked up, in AWS's order.
 type sources struct {
+	direct   []Param           // Request.Direct
 	username *Credentials      // nil unless MQTT with a username
 	http     bool              // whether headers and query apply
 	headers  map[string]string // HTTP headers
@@ -131,6 +133,9 @@ type sources struct {
 // fold makes username and query keys match case-insensitively too.
 // AWS (inferred): an empty value counts as absent.
 func (s sources) find(name string, fold bool) (value, from string, ok bool) {
+	if v, ok := getParam(s.direct, name, fold); ok && v != "" {
+		return v, fromDirect, true
+	}
 	if s.username != nil {
 		if v, ok := getParam(s.username.Params, name, fold); ok && v != "" {
 			return v, fromUsername, true
@@ -158,6 +163,9 @@ func (s sources) describe() string {
 			names = append(names, p.Key)
 		}
 		return names
+	}
+	if s.direct != nil {
+		parts = append(parts, fmt.Sprintf("test request parameters %q", keys(s.direct)))
 	}
 	if s.username != nil {
 		parts = append(parts, fmt.Sprintf("MQTT username parameters %q", keys(s.username.Params)))

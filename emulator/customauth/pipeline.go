@@ -62,6 +62,11 @@ type Request struct {
 	Headers map[string]string
 	// QueryString is the raw HTTP query string without '?'.
 	QueryString string
+
+	// Direct holds credentials given beside the protocol data, as TestInvokeAuthorizer gives
+	// the authorizer name, the token and tokenSignature: they are looked up before the MQTT
+	// username, headers and query string. Nil for device requests.
+	Direct []Param
 }
 
 // Registry resolves authorizers and their functions.
@@ -212,7 +217,7 @@ func (t *trace) fail(kind failureKind, name, message string, data map[string]any
 // sources gathers the places credentials can come from: the MQTT username for MQTT and WSS,
 // the headers and query string for WSS and HTTPS.
 func (t *trace) sources(req Request) (sources, error) {
-	src := sources{http: slices.Contains(req.Protocols, ProtocolHTTP)}
+	src := sources{http: slices.Contains(req.Protocols, ProtocolHTTP), direct: req.Direct}
 	if src.http {
 		src.headers = req.Headers
 		src.query = parseParams(req.QueryString)

@@ -608,3 +608,34 @@ func FuzzAuthenticate(f *testing.F) {
 		}
 	})
 }
+
+// TestAuthenticateDirect: the credentials of Request.Direct (TestInvokeAuthorizer's name,
+// token and signature) are used before the MQTT username's, and do not appear in the event's
+// protocol data.
+func TestAuthenticateDirect(t *testing.T) {
+	auth, rec := newFixture(t, allow, "")
+	key1, _ := keys(t)
+	req := mqtt("u?x-amz-customauthorizer-name=Open&token=from-username")
+	req.Direct = []Param{
+		{Key: ParamAuthorizerName, Value: "MyAuth"},
+		{Key: "token", Value: "direct-token"},
+		{Key: ParamSignature, Value: mustSign(t, key1, "direct-token")},
+	}
+	res, err := auth.Authenticate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Authorizer.Name != "MyAuth" {
+		t.Errorf("authorizer %q, want MyAuth (from Direct)", res.Authorizer.Name)
+	}
+	var e events.IoTCoreCustomAuthorizerRequest
+	if err := json.Unmarshal(rec.events[0], &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Token != "direct-token" || !e.SignatureVerified || e.ProtocolData.MQTT.Username != req.Username {
+		t.Errorf("event %s: want the direct token, verified, and the username as sent", rec.events[0])
+	}
+	if step := stepNamed(t, res.Steps, StepToken); !strings.Contains(step.Message, "test request") {
+		t.Errorf("token step %q does not name the test request", step.Message)
+	}
+}
