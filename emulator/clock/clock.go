@@ -84,11 +84,10 @@ func (v *Virtual) Advance(d time.Duration) {
 // refresh or a disconnectAfterInSeconds happen now. Use NewAdjustable.
 type Adjustable struct {
 	queue
-	mu    sync.Mutex
-	skew  time.Duration
-	real  *time.Timer // fires at the earliest timer's due time
-	adv   sync.Mutex
-	fired chan struct{}
+	mu   sync.Mutex
+	skew time.Duration
+	real *time.Timer // fires at the earliest timer's due time
+	adv  sync.Mutex
 }
 
 // NewAdjustable returns the real clock, advanceable.

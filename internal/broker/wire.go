@@ -2,7 +2,6 @@ package broker
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -90,5 +89,3 @@ func refuseConnect(c *gateway.Conn, version byte, o Outcome) {
 // errClosedByEmulator marks a connection the hooks close on purpose; mochi treats an
 // ErrRejectPacket from OnPacketRead as the end of the connection.
 var errClosedByEmulator = fmt.Errorf("closed by the emulator: %w", packets.ErrRejectPacket)
-
-func isClosedByEmulator(err error) bool { return errors.Is(err, errClosedByEmulator) }
