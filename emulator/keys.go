@@ -35,7 +35,7 @@ func (k *keyring) publicPEM(value string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return publicKeyPEM(&key.PublicKey)
+		return PublicKeyPEM(&key.PublicKey)
 	}
 	path := value
 	if !filepath.IsAbs(path) && k.baseDir != "" {
@@ -56,7 +56,7 @@ func (k *keyring) publicPEM(value string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("signing key %s: %w", path, err)
 	}
-	return publicKeyPEM(&priv.PublicKey)
+	return PublicKeyPEM(&priv.PublicKey)
 }
 
 // generated returns the private key NAME, loading it from the data directory or creating it
@@ -118,7 +118,8 @@ func parsePrivateKey(block *pem.Block) (*rsa.PrivateKey, error) {
 	return nil, fmt.Errorf("PEM block %q is not a public or private key", block.Type)
 }
 
-func publicKeyPEM(pub *rsa.PublicKey) (string, error) {
+// PublicKeyPEM encodes pub as the PEM "PUBLIC KEY" AWS IoT takes as a token signing key.
+func PublicKeyPEM(pub *rsa.PublicKey) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return "", err
@@ -133,13 +134,19 @@ func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("private key %s: no PEM block", path)
-	}
-	key, err := parsePrivateKey(block)
+	key, err := ParsePrivateKeyPEM(data)
 	if err != nil {
 		return nil, fmt.Errorf("private key %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// ParsePrivateKeyPEM reads an RSA private key from PEM text (PKCS#1 or PKCS#8); text before
+// the block, such as a comment, is ignored.
+func ParsePrivateKeyPEM(data []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	return parsePrivateKey(block)
 }

@@ -64,7 +64,7 @@ func (r *Runner) function(sc *Scenario, name string) emulator.Function {
 func publicKeys(refs map[string]ref, keys map[string]*rsa.PrivateKey) (map[string]string, error) {
 	out := make(map[string]string, len(refs))
 	for awsName, r := range refs {
-		pem, err := publicPEM(keys[r.name])
+		pem, err := emulator.PublicKeyPEM(&keys[r.name].PublicKey)
 		if err != nil {
 			return nil, fmt.Errorf("key %s: %w", r.name, err)
 		}

@@ -3,10 +3,6 @@ package scenarios
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
-	"fmt"
 	"sync"
 )
 
@@ -34,34 +30,4 @@ func (p *keyPool) get(i int) (*rsa.PrivateKey, error) {
 	gen := p.keys[i]
 	p.mu.Unlock()
 	return gen()
-}
-
-// parsePrivateKey reads an RSA private key from PEM (PKCS#1 or PKCS#8); text before the
-// block, such as a comment, is ignored.
-func parsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("no PEM block")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("PEM block %q is not an RSA private key", block.Type)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("the key is %T; AWS IoT token signing keys are RSA", k)
-	}
-	return rk, nil
-}
-
-// publicPEM is the PEM "PUBLIC KEY" AWS IoT takes as a token signing key.
-func publicPEM(k *rsa.PrivateKey) (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		return "", err
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
 }

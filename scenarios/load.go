@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iotemu/iotemu/emulator"
 )
 
 // Scenario is one runnable scenario: a file without variants, or one variant of a file.
@@ -250,7 +252,7 @@ func loadKeyFiles(p *problems, doc *document, read func(string) ([]byte, error))
 			}
 			data, err := read(k.File)
 			if err == nil {
-				out[k], err = parsePrivateKey(data)
+				out[k], err = emulator.ParsePrivateKeyPEM(data)
 			}
 			if err != nil {
 				p.add(k.at, "key %s: %s: %v", name, k.File, err)
