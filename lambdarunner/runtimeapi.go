@@ -148,12 +148,7 @@ func (s *rapiServer) handleNext(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *rapiServer) handleResponse(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !s.b.expects(id) {
-		writeInvalidRequestID(w)
-		return
-	}
-	body, ok := s.readPayload(w, r, id)
+	id, body, ok := s.readPayload(w, r)
 	if !ok {
 		return
 	}
@@ -167,12 +162,7 @@ func (s *rapiServer) handleResponse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *rapiServer) handleError(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !s.b.expects(id) {
-		writeInvalidRequestID(w)
-		return
-	}
-	body, ok := s.readPayload(w, r, id)
+	id, body, ok := s.readPayload(w, r)
 	if !ok {
 		return
 	}
@@ -202,17 +192,23 @@ func (s *rapiServer) finish(w http.ResponseWriter, id string, out []byte, fe *Fu
 	writeAccepted(w)
 }
 
-// readPayload reads a response or error body of at most MaxResponseBytes. A larger body fails
-// the invocation id with Function.ResponseSizeTooLarge and is refused with 413; the rest of it is
-// never read. ok is false when the request has been answered.
-func (s *rapiServer) readPayload(w http.ResponseWriter, r *http.Request, id string) (body []byte, ok bool) {
+// readPayload checks the path's request ID, then reads a response or error body of at most
+// MaxResponseBytes. A larger body fails the invocation with Function.ResponseSizeTooLarge and
+// is refused with 413; the rest of it is never read. ok is false when the request has been
+// answered.
+func (s *rapiServer) readPayload(w http.ResponseWriter, r *http.Request) (id string, body []byte, ok bool) {
+	id = r.PathValue("id")
+	if !s.b.expects(id) {
+		writeInvalidRequestID(w)
+		return "", nil, false
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponseBytes+1))
 	if err != nil {
 		// AWS: a body cut short fails the invocation as Runtime.TruncatedResponse.
 		if s.b.complete(id, nil, &FunctionError{Type: "Runtime.TruncatedResponse", Message: "HTTP request detected as truncated"}) == nil {
 			writeRapiError(w, http.StatusBadRequest, "TruncatedHTTPRequest", "HTTP request detected as truncated")
 		}
-		return nil, false
+		return "", nil, false
 	}
 	if len(body) > MaxResponseBytes {
 		// AWS: Lambda refuses an answer over the synchronous payload limit: 413 to the runtime,
@@ -222,9 +218,9 @@ func (s *rapiServer) readPayload(w http.ResponseWriter, r *http.Request, id stri
 			writeRapiError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
 				fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", MaxResponseBytes))
 		}
-		return nil, false
+		return "", nil, false
 	}
-	return body, true
+	return id, body, true
 }
 
 // parseErrorPayload reads an /error or /init/error body, {"errorMessage","errorType",
