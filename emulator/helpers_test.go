@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -308,21 +307,6 @@ func dumpLog(emu *emulator.Emulator) string {
 		fmt.Fprintf(&b, "  trace %s: %s\n", tr.Step, tr.Message)
 	}
 	return b.String()
-}
-
-// requireTool returns the path of an external program, skipping the test when it is missing
-// unless IOTEMU_REQUIRE_ALL=1 (as in CI), where a missing tool fails it.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("IOTEMU_REQUIRE_ALL") == "1" {
-		t.Fatalf("%s is not installed and IOTEMU_REQUIRE_ALL=1", name)
-	}
-	t.Skipf("%s is not installed", name)
-	return ""
 }
 
 // connectV5WithPassword connects with MQTT 5 and a password.

@@ -20,13 +20,15 @@ import (
 
 	"github.com/iotemu/iotemu/emulator"
 	"github.com/iotemu/iotemu/emulator/clock"
+
+	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 // curl runs curl with args, trusting the emulator's CA, and returns the HTTP status and body of
 // its one transfer.
 func curl(t testing.TB, emu *emulator.Emulator, args ...string) (int, []byte) {
 	t.Helper()
-	bin := requireTool(t, "curl")
+	bin := testtool.Require(t, "curl")
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := emu.WriteCAFile(ca); err != nil {
 		t.Fatal(err)

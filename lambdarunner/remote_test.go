@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -27,43 +26,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
+
+	"github.com/iotemu/iotemu/internal/syncbuf"
+
+	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 // rieTool is AWS's Runtime Interface Emulator; .ci/install-tools installs it.
 const rieTool = "aws-lambda-rie"
-
-// lookupTool finds an external program on PATH or in $(go env GOPATH)/bin, where go install
-// puts it; "" when it is in neither.
-func lookupTool(name string) string {
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		return ""
-	}
-	for dir := range strings.SplitSeq(strings.TrimSpace(string(out)), string(os.PathListSeparator)) {
-		p := filepath.Join(dir, "bin", name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
-
-// requireTool returns the path of an external program, skipping the test when it is missing
-// unless IOTEMU_REQUIRE_ALL=1 (as in CI), where a missing tool fails it.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	if p := lookupTool(name); p != "" {
-		return p
-	}
-	if os.Getenv("IOTEMU_REQUIRE_ALL") == "1" {
-		t.Fatalf("%s is not installed (on PATH or in $(go env GOPATH)/bin) and IOTEMU_REQUIRE_ALL=1; run .ci/install-tools", name)
-	}
-	t.Skipf("%s is not installed (on PATH or in $(go env GOPATH)/bin); run .ci/install-tools", name)
-	return ""
-}
 
 // buildExampleAuthorizer builds examples/authorizer as provided.al2023 runs it: a static
 // binary named bootstrap.
@@ -78,28 +48,10 @@ func buildExampleAuthorizer(t testing.TB) string {
 	return out
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // rieProcess is a running Runtime Interface Emulator serving one function.
 type rieProcess struct {
 	url    string
-	output *syncBuffer // the emulator's log, with the function's own lines in it
+	output *syncbuf.Buffer // the emulator's log, with the function's own lines in it
 }
 
 // startRIE runs bootstrap under the Runtime Interface Emulator with env as the function's
@@ -107,7 +59,7 @@ type rieProcess struct {
 // killed when the test ends.
 func startRIE(t testing.TB, bootstrap string, env ...string) *rieProcess {
 	t.Helper()
-	tool := requireTool(t, rieTool)
+	tool := testtool.Require(t, rieTool)
 	const attempts = 3 // the free ports picked may be taken before the emulator binds them
 	for i := 1; ; i++ {
 		p, err := tryStartRIE(t, tool, bootstrap, env)
@@ -132,7 +84,7 @@ func tryStartRIE(t testing.TB, tool, bootstrap string, env []string) (*rieProces
 	cmd.Dir = filepath.Dir(bootstrap)
 	// The emulator passes its whole environment on to the function.
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:   true,            // one group with the function, killed together
@@ -234,7 +186,7 @@ var authorizerEnv = []string{
 // Runtime Interface Emulator through Remote. The subtests share one emulator, which runs one
 // invocation at a time, as one Lambda instance does.
 func TestRemoteWithRIE(t *testing.T) {
-	requireTool(t, rieTool) // before building the function
+	testtool.Require(t, rieTool) // before building the function
 	bootstrap := buildExampleAuthorizer(t)
 	rie := startRIE(t, bootstrap, authorizerEnv...)
 	remote := newTestRemote(t, RemoteConfig{URL: rie.url, FunctionName: "function"})

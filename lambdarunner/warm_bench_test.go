@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 // BenchmarkWarmInvoke measures a warm invocation's round trip to the same binary, the
@@ -38,7 +40,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		benchWarm(b, e, event)
 	})
 	b.Run("rie", func(b *testing.B) {
-		if lookupTool(rieTool) == "" {
+		if testtool.Lookup(rieTool) == "" {
 			b.Skipf("%s is not installed; run .ci/install-tools", rieTool)
 		}
 		rie := startRIE(b, bootstrap, authorizerEnv...)

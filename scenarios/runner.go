@@ -8,12 +8,13 @@ import (
 	"maps"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/iotemu/iotemu/emulator"
 	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/lambdarunner"
+
+	"github.com/iotemu/iotemu/internal/syncbuf"
 )
 
 // Runner runs scenarios, each against its own in-process emulator on a virtual clock, with
@@ -128,7 +129,7 @@ func (r *Runner) RunOne(ctx context.Context, sc *Scenario) *Result {
 	start := time.Now()
 	res := &Result{Scenario: sc}
 	defer func() { res.Duration = time.Since(start) }()
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	x, err := r.start(ctx, sc, log)
 	if err != nil {
 		res.Err = err
@@ -158,7 +159,7 @@ type execution struct {
 }
 
 // start starts the scenario's emulator and resolves its devices.
-func (r *Runner) start(ctx context.Context, sc *Scenario, log *syncBuffer) (*execution, error) {
+func (r *Runner) start(ctx context.Context, sc *Scenario, log *syncbuf.Buffer) (*execution, error) {
 	x := &execution{ctx: ctx, sc: sc, keys: map[string]*rsa.PrivateKey{}, devices: map[string]*device{}}
 	generated := 0
 	for _, name := range slices.Sorted(maps.Keys(sc.setup.Keys)) {
@@ -198,23 +199,4 @@ func (x *execution) close() {
 		d.close()
 	}
 	x.emu.Close()
-}
-
-// syncBuffer is the emulator's text log, written from its goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

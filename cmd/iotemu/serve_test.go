@@ -7,32 +7,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/iotemu/iotemu/internal/syncbuf"
+
+	"github.com/iotemu/iotemu/internal/testtool"
 )
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls the output until it contains want (the banner and log lines are written by
 // another goroutine).
-func waitFor(t *testing.T, out *syncBuffer, want string) {
+func waitFor(t *testing.T, out *syncbuf.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(out.String(), want) {
@@ -43,23 +28,13 @@ func waitFor(t *testing.T, out *syncBuffer, want string) {
 	}
 }
 
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("IOTEMU_REQUIRE_ALL") == "1" {
-			t.Fatalf("%s is not installed and IOTEMU_REQUIRE_ALL=1", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-}
-
 // TestServePrintedCommandsWork runs `iotemu serve` on the default configuration (ports moved
 // to free ones) and runs the mosquitto_sub and mosquitto_pub commands it prints, exactly as a
 // user pastes them into a shell; then the same publish with another token, which must be
 // refused and logged.
 func TestServePrintedCommandsWork(t *testing.T) {
-	requireTool(t, "mosquitto_pub")
-	requireTool(t, "mosquitto_sub")
+	testtool.Require(t, "mosquitto_pub")
+	testtool.Require(t, "mosquitto_sub")
 	dir := t.TempDir()
 	cfg := strings.NewReplacer(
 		"127.0.0.1:9443", "127.0.0.1:0", "127.0.0.1:9883", "127.0.0.1:0",
@@ -70,7 +45,7 @@ func TestServePrintedCommandsWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"-config", cfgPath, "-data-dir", filepath.Join(dir, "data")}, out, out)
