@@ -42,9 +42,9 @@ func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"now": e.clock.Now().UTC().Format(time.RFC3339Nano)})
 	})
 	mux.HandleFunc("POST /clock/advance", func(w http.ResponseWriter, r *http.Request) {
-		d, err := time.ParseDuration(r.URL.Query().Get("by"))
+		d, err := advanceBy(r.URL.Query().Get("by"))
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"message": `query parameter "by" must be a Go duration such as 301s or 24h: ` + err.Error()})
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
 			return
 		}
 		if err := e.Advance(d); err != nil {
@@ -68,6 +68,23 @@ func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 		writeJSON(w, http.StatusOK, out)
 	})
 	return serveHTTP(addr, "admin endpoint", mux)
+}
+
+// advanceBy parses the by parameter of POST /clock/advance: a Go duration, zero or more. A
+// duration too large for the clock is not an error: the clock saturates (clock.Latest).
+func advanceBy(by string) (time.Duration, error) {
+	const want = `query parameter "by" must be a Go duration of zero or more, such as 301s or 24h`
+	if by == "" {
+		return 0, errors.New(want + ", and is missing")
+	}
+	d, err := time.ParseDuration(by)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", want, err)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s: %s is negative and the clock never goes backwards", want, by)
+	}
+	return d, nil
 }
 
 // Close stops the listener, waiting a moment for requests in flight.

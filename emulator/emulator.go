@@ -106,7 +106,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		return nil, err
 	}
 	if cfg.DataDir != "" {
-		e.ca, err = certs.LoadOrCreateCA(cfg.DataDir)
+		e.ca, err = certs.LoadOrCreateCA(cfg.DataDir, opts.Logger)
 	} else {
 		e.ca, err = certs.NewCA()
 	}
