@@ -163,7 +163,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		}
 	}
 	if cfg.Listen.API != "" {
-		if e.api, err = serveHTTP(cfg.Listen.API, "control plane", controlplane.New(apiBackend{e})); err != nil {
+		if e.api, err = e.serveHTTP(cfg.Listen.API, "control plane", controlplane.New(apiBackend{e})); err != nil {
 			return nil, err
 		}
 	}
