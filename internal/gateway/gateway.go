@@ -43,12 +43,10 @@ const (
 	defaultTimeout = 10 * time.Second
 )
 
-// Timeouts of the HTTP side of the 443 role, so that no client holds a socket by sending
-// slowly, reading slowly or not at all. An HTTPS publish carries at most 128 KB.
+// Default timeouts of the HTTP side of the 443 role.
 const (
-	httpReadTimeout  = 20 * time.Second // a whole request, body included
-	httpWriteTimeout = 20 * time.Second // a whole answer
-	httpIdleTimeout  = 30 * time.Second // a keep-alive connection between requests
+	defaultRequestTimeout = 20 * time.Second
+	defaultIdleTimeout    = 30 * time.Second
 )
 
 // Refusal says why the gateway closed a connection before any application byte.
@@ -96,7 +94,13 @@ type Config struct {
 	// handshakes, MQTT connections before their CONNECT is accepted, HTTP connections): the
 	// oldest is closed to admit a new one. 0: connlimit.DefaultMax().
 	MaxPending int
-	Logger     *slog.Logger
+	// RequestTimeout bounds reading a whole HTTP request (an HTTPS publish carries at most
+	// 128 KB) and writing its answer, and IdleTimeout a keep-alive connection between
+	// requests, so that no client holds a socket by sending slowly, reading slowly or not at
+	// all (defaults 20 s and 30 s). A WebSocket, once upgraded, is MQTT's and has its
+	// keep-alive.
+	RequestTimeout, IdleTimeout time.Duration
+	Logger                      *slog.Logger
 }
 
 // Gateway accepts TLS connections on every configured role.
@@ -115,6 +119,12 @@ type Gateway struct {
 func Start(cfg Config) (*Gateway, error) {
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = defaultTimeout
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -143,9 +153,9 @@ func Start(cfg Config) (*Gateway, error) {
 		Handler:           http.HandlerFunc(g.serveHTTP),
 		ConnContext:       withConn,
 		ReadHeaderTimeout: cfg.HandshakeTimeout,
-		ReadTimeout:       httpReadTimeout,
-		WriteTimeout:      httpWriteTimeout,
-		IdleTimeout:       httpIdleTimeout,
+		ReadTimeout:       cfg.RequestTimeout,
+		WriteTimeout:      cfg.RequestTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	g.wg.Go(func() { _ = g.httpSrv.Serve(g.httpLn) })
