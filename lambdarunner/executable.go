@@ -61,6 +61,10 @@ var lambdaReservedEnv = []string{
 	"_LAMBDA_SERVER_PORT",
 }
 
+// ErrorTypeOutOfMemory is the error type of an invocation whose function passed its memory
+// size. AWS: Lambda's errorType for it.
+const ErrorTypeOutOfMemory = "Runtime.OutOfMemory"
+
 // errExecutableClosed is returned by Run after Close.
 var errExecutableClosed = errors.New("lambdarunner: executable closed")
 
@@ -317,7 +321,7 @@ func (e *Executable) exited(in *execInstance, c *execCall) ([]byte, bool, error)
 	in.call = nil
 	in.setLog(nil)
 	finished, closed, delivered, polled := c.finished, e.closed, in.delivered, in.polled
-	initErr, initSlow := in.initErr, in.initSlow
+	initErr, initSlow, oom := in.initErr, in.initSlow, in.outOfMemory
 	e.mu.Unlock()
 	id := c.inv.RequestID
 	var fe *FunctionError
@@ -326,6 +330,11 @@ func (e *Executable) exited(in *execInstance, c *execCall) ([]byte, bool, error)
 		return c.out, false, c.err
 	case closed:
 		return nil, false, errExecutableClosed
+	case oom:
+		// AWS: a function over its memory size is killed; the error is Runtime.OutOfMemory with
+		// the message of a runtime killed by SIGKILL, and it used all its memory.
+		fe = &FunctionError{Type: ErrorTypeOutOfMemory, Message: runtimeExitMessage(id, "signal: killed")}
+		c.inv.MaxMemoryUsedMB = e.cfg.MemoryMB
 	case !delivered && polled:
 		// It finished an invocation and died before taking this one (aws-lambda-go exits after
 		// reporting a panic): Lambda would have run it on a fresh environment.

@@ -34,16 +34,17 @@ type execInstance struct {
 	initTimer *time.Timer
 	spawned   time.Time // when the process started, for Init Duration
 
-	call      *execCall // the invocation assigned to the instance, nil when idle
-	delivered bool      // call was handed to the runtime by /next
-	polled    bool      // the runtime has asked for an invocation: init is over
-	polling   int       // /next calls waiting
-	retired   bool      // killed when its invocation ends: the file changed, or a deadline passed
-	killed    bool      // we killed it
-	gone      bool      // the process has exited
-	initErr   *FunctionError
-	initSlow  bool   // killed for not polling within InitTimeout
-	exit      string // how the process ended ("" for exit status 0)
+	call        *execCall // the invocation assigned to the instance, nil when idle
+	delivered   bool      // call was handed to the runtime by /next
+	polled      bool      // the runtime has asked for an invocation: init is over
+	polling     int       // /next calls waiting
+	retired     bool      // killed when its invocation ends: the file changed, or a deadline passed
+	killed      bool      // we killed it
+	gone        bool      // the process has exited
+	initErr     *FunctionError
+	initSlow    bool   // killed for not polling within InitTimeout
+	outOfMemory bool   // killed for using more than MemoryMB
+	exit        string // how the process ended ("" for exit status 0)
 
 	logMu sync.Mutex  // guards logTo; held while a line is delivered
 	logTo *Invocation // where output goes now; nil: the Logger
@@ -91,6 +92,7 @@ func (e *Executable) start(in *execInstance, requestID string) (err error) {
 	e.mu.Unlock()
 	go out.read()
 	go e.reap(in)
+	go in.watchMemory(e.cfg.MemoryMB)
 	e.log.Debug("instance started", "pid", in.pid, "runtime_api", api.addr())
 	return nil
 }
@@ -140,7 +142,7 @@ func (e *Executable) reap(in *execInstance) {
 	e.mu.Lock()
 	in.gone = true
 	in.exit = exitReason(werr)
-	killed, initSlow := in.killed, in.initSlow
+	killed, initSlow, oom := in.killed, in.initSlow, in.outOfMemory
 	e.mu.Unlock()
 	close(in.dead)
 	in.out.close()
@@ -152,6 +154,8 @@ func (e *Executable) reap(in *execInstance) {
 	e.instances = slices.DeleteFunc(e.instances, func(x *execInstance) bool { return x == in })
 	e.mu.Unlock()
 	switch {
+	case oom:
+		e.log.Warn("instance killed: its resident memory passed the function's memory size", "pid", in.pid, "memory_size_mb", e.cfg.MemoryMB)
 	case initSlow:
 		e.log.Warn("instance killed: it did not ask for an invocation within the init timeout", "pid", in.pid, "init_timeout", e.cfg.InitTimeout, "output_tail", strings.Join(in.out.tail(), "\n"))
 	case killed:
