@@ -42,7 +42,7 @@ func TestCheckTopic(t *testing.T) {
 		{slashes(MaxTopicSlashes + 1), false},
 		{"$aws/things/x/shadow/update", true},
 		{"$AWS/things/x/shadow/update", true},
-		{"$SYS/broker/load", false}, // the reserved namespace, except $aws/
+		{"$SYS/broker/load", false},                        // the reserved namespace, except $aws/
 		{"$share/group/" + slashes(MaxTopicSlashes), true}, // $share/GROUP/ does not count
 		{"$share/group/" + slashes(MaxTopicSlashes+1), false},
 		{"$aws/rules/rule/" + slashes(MaxTopicSlashes), true}, // nor does a Basic Ingest prefix

@@ -55,7 +55,9 @@ func outcomeBroker(t *testing.T, auth Authenticator, clk clock.Clock) string {
 			if err != nil {
 				return
 			}
-			wg.Go(func() { b.ServeConn(&gateway.Conn{Conn: c, Info: gateway.ConnInfo{Role: gateway.Role443, ALPN: gateway.ALPNMQTT}}) })
+			wg.Go(func() {
+				b.ServeConn(&gateway.Conn{Conn: c, Info: gateway.ConnInfo{Role: gateway.Role443, ALPN: gateway.ALPNMQTT}})
+			})
 		}
 	})
 	t.Cleanup(func() {
