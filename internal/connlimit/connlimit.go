@@ -1,8 +1,11 @@
 // Package connlimit keeps a listener serving when sockets are flooded at it or descriptors run
-// out: it bounds how many accepted connections may wait unauthenticated, closing the oldest
-// to admit a new one, and it rides out accept errors (too many open files, above all) by
-// backing off, as net/http's Serve does, and by shedding waiting connections to free
-// descriptors. A connection that has authenticated is never shed.
+// out. It bounds how many accepted connections may wait unauthenticated: to admit a new one
+// it closes the oldest idle one (an HTTP keep-alive connection between requests), else the
+// oldest that has had its grace period to connect, else it refuses the new one, so that a
+// flood can neither push out a device in the middle of connecting nor hold every place. It
+// rides out accept errors (too many open files, above all) by backing off, as net/http's
+// Serve does, and by shedding waiting connections to free descriptors. A connection that has
+// authenticated is never shed.
 package connlimit
 
 import (
@@ -18,16 +21,25 @@ import (
 // Listener is a net.Listener whose connections count as pending until Authenticated.
 type Listener struct {
 	net.Listener
+	// Grace is how long a new connection is safe from being closed for a newcomer (default
+	// DefaultGrace); set it before the first Accept. A negative Grace makes every connection
+	// fair game: the oldest is closed.
+	Grace  time.Duration
 	max    int
 	name   string
 	logger *slog.Logger
 
 	mu      sync.Mutex
 	pending *list.List // of *Conn, oldest first
+	refused int        // new connections refused since the last one admitted
 
 	closeOnce sync.Once
 	closed    chan struct{}
 }
+
+// DefaultGrace is how long a device has to connect before a flood may push it out: a TLS
+// handshake, a CONNECT and an authorizer's answer on a busy machine.
+const DefaultGrace = 2 * time.Second
 
 // Backoff bounds of failing accepts: net/http's Serve starts at 5 ms and doubles to 1 s.
 const (
@@ -44,11 +56,11 @@ func Wrap(ln net.Listener, max int, name string, logger *slog.Logger) *Listener 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{Listener: ln, max: max, name: name, logger: logger, pending: list.New(), closed: make(chan struct{})}
+	return &Listener{Listener: ln, Grace: DefaultGrace, max: max, name: name, logger: logger, pending: list.New(), closed: make(chan struct{})}
 }
 
-// Accept waits for a connection and admits it as pending, closing the oldest pending
-// connection when max are already waiting. Errors that pass (too many open files, a
+// Accept waits for a connection and admits it as pending, making room as the package doc
+// says when max are already waiting. Errors that pass (too many open files, a
 // connection reset before it was accepted) are not returned: Accept backs off and retries,
 // logging once per episode, and when descriptors ran out it first sheds the oldest pending
 // connection. Only the listener's end is returned.
@@ -60,8 +72,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if err == nil {
 			if failures > 0 {
 				l.logger.Info("accepting again", "listener", l.name, "failedAccepts", failures)
+				failures = 0
 			}
-			return l.admit(c), nil
+			if pc := l.admit(c); pc != nil {
+				return pc, nil
+			}
+			continue
 		}
 		// Errors that pass are those net/http's Serve retries: they say Temporary.
 		var te interface{ Temporary() bool }
@@ -97,35 +113,68 @@ func (l *Listener) Pending() int {
 	return l.pending.Len()
 }
 
+// admit makes c pending, closing another to make room; it returns nil, having closed c, when
+// every pending connection is still in its grace period.
 func (l *Listener) admit(c net.Conn) *Conn {
-	pc := &Conn{Conn: c, l: l}
+	now := time.Now()
+	pc := &Conn{Conn: c, l: l, admitted: now}
 	l.mu.Lock()
-	var oldest *Conn
+	var victim *Conn
 	if l.pending.Len() >= l.max {
-		oldest = l.pending.Remove(l.pending.Front()).(*Conn)
-		oldest.elem = nil
+		if victim = l.victimLocked(now.Add(-l.Grace)); victim == nil {
+			l.refused++
+			first := l.refused == 1
+			l.mu.Unlock()
+			if first {
+				l.logger.Warn("refusing connections: every place for one that has not authenticated yet is taken by one still connecting", "listener", l.name, "max", l.max)
+			}
+			c.Close()
+			return nil
+		}
 	}
+	refused := l.refused
+	l.refused = 0
 	pc.elem = l.pending.PushBack(pc)
 	l.mu.Unlock()
-	if oldest != nil {
-		oldest.Conn.Close()
+	if refused > 0 {
+		l.logger.Info("admitting connections again", "listener", l.name, "refused", refused)
+	}
+	if victim != nil {
+		victim.Conn.Close()
 	}
 	return pc
 }
 
-// shed closes the oldest pending connection, if any, to free its descriptor.
+// shed closes a pending connection, if any, to free its descriptor.
 func (l *Listener) shed() {
 	l.mu.Lock()
-	front := l.pending.Front()
-	var oldest *Conn
-	if front != nil {
-		oldest = l.pending.Remove(front).(*Conn)
-		oldest.elem = nil
-	}
+	victim := l.victimLocked(time.Now())
 	l.mu.Unlock()
-	if oldest != nil {
-		oldest.Conn.Close()
+	if victim != nil {
+		victim.Conn.Close()
 	}
+}
+
+// victimLocked takes the pending connection to close out of the list: the oldest idle one
+// (an HTTP keep-alive connection between requests), else the oldest admitted before
+// graceEnd; nil when there is none.
+func (l *Listener) victimLocked(graceEnd time.Time) *Conn {
+	var e *list.Element
+	for x := l.pending.Front(); x != nil; x = x.Next() {
+		if x.Value.(*Conn).idle {
+			e = x
+			break
+		}
+	}
+	if front := l.pending.Front(); e == nil && front != nil && !front.Value.(*Conn).admitted.After(graceEnd) {
+		e = front
+	}
+	if e == nil {
+		return nil
+	}
+	v := l.pending.Remove(e).(*Conn)
+	v.elem = nil
+	return v
 }
 
 // outOfDescriptors reports whether err says the process or the system has no descriptor left.
@@ -136,8 +185,18 @@ func outOfDescriptors(err error) bool {
 // Conn is an accepted connection, pending until Authenticated.
 type Conn struct {
 	net.Conn
-	l    *Listener
-	elem *list.Element // in l.pending; nil once authenticated, shed or closed
+	l        *Listener
+	elem     *list.Element // in l.pending; nil once authenticated, shed or closed
+	idle     bool          // guarded by l.mu
+	admitted time.Time
+}
+
+// SetIdle says whether the connection waits for its client with nothing in progress (an HTTP
+// keep-alive connection between requests): idle connections are shed first.
+func (c *Conn) SetIdle(idle bool) {
+	c.l.mu.Lock()
+	c.idle = idle
+	c.l.mu.Unlock()
 }
 
 // Authenticated takes the connection out of the pending ones: it is never shed.

@@ -69,6 +69,7 @@ func echoes(t *testing.T, from, to net.Conn) bool {
 // holds at most max of them; each new one closes the oldest; authenticated ones stay.
 func TestPendingConnectionsAreBoundedOldestFirst(t *testing.T) {
 	ln, _ := listen(t, 3)
+	ln.Grace = -1 // no connection is young enough to be spared
 	device, deviceSrv := pair(t, ln)
 	deviceSrv.Authenticated()
 	var flood []net.Conn
@@ -86,6 +87,55 @@ func TestPendingConnectionsAreBoundedOldestFirst(t *testing.T) {
 	}
 	if !echoes(t, device, deviceSrv) || !echoes(t, deviceSrv, device) {
 		t.Fatal("the authenticated connection was shed")
+	}
+}
+
+// TestIdleConnectionsGoFirstAndNewOnesHaveAGracePeriod: to admit a new connection, an idle
+// one (an HTTP keep-alive socket between requests) is closed before an older one still
+// connecting; when every pending connection is young and busy, the new one is refused.
+func TestIdleConnectionsGoFirstAndNewOnesHaveAGracePeriod(t *testing.T) {
+	ln, logs := listen(t, 3)
+	pair(t, ln) // connecting
+	idle, idleSrv := pair(t, ln)
+	pair(t, ln) // busy
+	idleSrv.SetIdle(true)
+	newcomer, newSrv := pair(t, ln)
+	if !closedByServer(t, idle) {
+		t.Fatal("the idle connection was not the one closed")
+	}
+	if !echoes(t, newcomer, newSrv) {
+		t.Fatal("the newcomer was not admitted")
+	}
+	if got := ln.Pending(); got != 3 {
+		t.Fatalf("%d pending, want 3", got)
+	}
+	// Now no one is idle and everyone is within the grace period: the next is refused.
+	refused, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refused.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	if !closedByServer(t, refused) {
+		t.Fatal("a connection beyond the bound was kept while every pending one was young and busy")
+	}
+	if got := ln.Pending(); got != 3 {
+		t.Fatalf("%d pending after a refusal, want 3", got)
+	}
+	if !strings.Contains(logs.String(), "refusing connections") {
+		t.Fatalf("the refusal was not logged:\n%s", logs.String())
+	}
+	ln.Close()
+	select {
+	case c := <-accepted:
+		c.Close()
+		t.Fatal("the refused connection was handed out")
+	default:
 	}
 }
 
