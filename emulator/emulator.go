@@ -12,6 +12,7 @@
 package emulator
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -280,6 +281,18 @@ func (e *Emulator) newFunction(f Function) (*lambdarunner.Function, error) {
 			e.log.FunctionLine(iotlog.FunctionLine{Time: l.Time, LogGroup: l.LogGroup, RequestID: l.RequestID, Message: l.Text})
 		},
 	})
+}
+
+// Invoke invokes a declared function directly with event, as the Lambda console's Test
+// button does: no authorizer, no signature check and no resource-based policy in the way. It
+// returns the raw answer, or the function's error (a *lambdarunner.FunctionError when the
+// function itself failed) after the function's timeout at most.
+func (e *Emulator) Invoke(ctx context.Context, function string, event []byte) ([]byte, error) {
+	fn, ok := e.registry.function(function)
+	if !ok {
+		return nil, fmt.Errorf("invoke: no function %q", function)
+	}
+	return fn.Invoke(ctx, event)
 }
 
 // FunctionMetrics returns the invocation metrics of a function, the troubleshooting guide's
