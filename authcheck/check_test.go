@@ -1,0 +1,112 @@
+package authcheck_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/iotemu/iotemu/authcheck"
+)
+
+// handle is a correct authorizer: it accepts the token "allow" and scopes the device to its
+// own topics.
+func handle(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (events.IoTCoreCustomAuthorizerResponse, error) {
+	if req.Token != "allow" {
+		return events.IoTCoreCustomAuthorizerResponse{}, nil
+	}
+	arn := "arn:aws:iot:us-east-1:123456789012:"
+	return events.IoTCoreCustomAuthorizerResponse{
+		IsAuthenticated: true,
+		PrincipalID:     "device",
+		PolicyDocuments: []*events.IAMPolicyDocument{{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{
+				{Effect: "Allow", Action: []string{"iot:Connect"}, Resource: []string{arn + "client/${iot:ClientId}"}},
+				{Effect: "Allow", Action: []string{"iot:Publish", "iot:Receive"}, Resource: []string{arn + "topic/devices/${iot:ClientId}/*"}},
+				{Effect: "Allow", Action: []string{"iot:Subscribe"}, Resource: []string{arn + "topicfilter/devices/${iot:ClientId}/*"}},
+			},
+		}},
+	}, nil
+}
+
+// TestMyAuthorizer is the package documentation's example of the Go path.
+func TestMyAuthorizer(t *testing.T) {
+	t.Parallel()
+	authcheck.Test(t, handle, authcheck.Device{Token: "allow", ClientID: "dev1"})
+}
+
+// TestRunFindings: an in-process handler whose policy has the mistakes AWS accepts gets each
+// finding, grouped by severity, with its rule and fix.
+func TestRunFindings(t *testing.T) {
+	t.Parallel()
+	bad := func(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (events.IoTCoreCustomAuthorizerResponse, error) {
+		return events.IoTCoreCustomAuthorizerResponse{
+			IsAuthenticated: true,
+			PrincipalID:     "device",
+			PolicyDocuments: []*events.IAMPolicyDocument{{
+				Version: "2012-10-17",
+				Statement: []events.IAMPolicyStatement{
+					{Effect: "Allow", Action: []string{"iot:Connect"}, Resource: []string{"arn:aws:iot:eu-west-1:123456789012:client/sensor-*"}},
+					{Effect: "Allow", Action: []string{"iot:Subscribe"}, Resource: []string{"arn:aws:iot:us-east-1:123456789012:topicfilter/devices/+/cmd"}},
+					{Effect: "Allow", Action: []string{"iot:Publish"}, Resource: []string{"arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/x"}},
+					{Effect: "Allow", Action: []string{"iot:*"}, Resource: []string{"*"}},
+				},
+			}},
+		}, nil
+	}
+	r, err := authcheck.Run(context.Background(), authcheck.Function{Handler: bad}, authcheck.Device{Token: "t", ClientID: "dev1"}, authcheck.Options{WarmInvocations: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]authcheck.Severity{}
+	for _, f := range r.Findings {
+		codes[f.Code] = f.Severity
+		if f.Rule == "" || f.Fix == "" {
+			t.Errorf("%s: no rule or fix", f.Code)
+		}
+	}
+	want := map[string]authcheck.Severity{
+		"other-region": authcheck.DeniesDevice, "mqtt-wildcard": authcheck.DeniesDevice, "thing-variable": authcheck.DeniesDevice,
+		"allow-all": authcheck.Warning,
+	}
+	for code, sev := range want {
+		if got, ok := codes[code]; !ok || got != sev {
+			t.Errorf("finding %s: %v %v, want %v; all: %v", code, got, ok, sev, codes)
+		}
+	}
+	if !r.Failed() {
+		t.Error("the report passes")
+	}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil || !strings.Contains(b.String(), "Would deny a device at run time") || !strings.Contains(b.String(), "Warnings (1)") {
+		t.Errorf("%v\n%s", err, b.String())
+	}
+}
+
+// TestLoadFile reads a check file; paths are relative to it.
+func TestLoadFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "check.yaml")
+	data := "function: {path: ./bootstrap, environment: {AUTHORIZER_TOKEN: s3cret}}\ndevice:\n  token: s3cret\n  clientId: dev1\n  allow: {publish: [devices/dev1/t]}\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := authcheck.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Function.Path != filepath.Join(dir, "bootstrap") || f.Function.Env["AUTHORIZER_TOKEN"] != "s3cret" || f.Device.Token != "s3cret" || f.Device.Allow.Publish[0] != "devices/dev1/t" {
+		t.Errorf("%+v", f)
+	}
+	if err := os.WriteFile(path, []byte("function: {path: x}\ndevice: {allow: {publsh: [a]}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := authcheck.LoadFile(path); err == nil || !strings.HasPrefix(err.Error(), path+`:2:18: unknown key "publsh"`) {
+		t.Errorf("typo: %v", err)
+	}
+}
