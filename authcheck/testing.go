@@ -10,8 +10,11 @@ import (
 // fail on AWS or deny a device:
 //
 //	func TestMyAuthorizer(t *testing.T) {
-//		authcheck.Test(t, myauthorizer.Handle, authcheck.Device{Token: "allow", ClientID: "dev1"})
+//		t.Parallel()
+//		authcheck.Test(t, handle, authcheck.Device{Token: "allow", ClientID: "dev1"})
 //	}
+//
+// (TestMyAuthorizer in this package's tests.)
 func Test(t testing.TB, handler any, dev Device) *Report {
 	t.Helper()
 	r, err := Run(t.Context(), Function{Handler: handler}, dev, Options{})
