@@ -75,7 +75,7 @@ func Run(ctx context.Context, fn Function, dev Device, opts Options) (*Report, e
 		}
 		dev.SigningKey = key
 	}
-	c := &checker{ctx: ctx, opts: opts, device: dev, report: &Report{Function: fn.String(), Device: dev.describe()}}
+	c := &checker{ctx: ctx, opts: opts, device: dev, report: &Report{Function: fn.String(), Device: dev.describe(), Findings: []Finding{}}}
 	if err := c.start(fn); err != nil {
 		return nil, err
 	}

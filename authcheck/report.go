@@ -3,12 +3,13 @@ package authcheck
 import (
 	"cmp"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/iotemu/iotemu/internal/junit"
 )
 
 // Severity orders findings in the report.
@@ -195,77 +196,38 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name    string        `xml:"name,attr"`
-	Class   string        `xml:"classname,attr"`
-	Time    string        `xml:"time,attr"`
-	Failure *junitFailure `xml:"failure,omitempty"`
-	Skipped *struct{}     `xml:"skipped,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes the checks as JUnit XML for CI: one suite per group, one case per check,
 // the findings as failures of the checks that found them.
 func (r *Report) WriteJUnit(w io.Writer) error {
-	out := junitSuites{}
-	suites := map[string]*junitSuite{}
-	var order []string
+	doc := junit.Suites{Name: "iotemu check", Time: junit.Seconds(r.Duration)}
+	suites := map[string]int{}
 	for _, c := range r.Checks {
-		s, ok := suites[c.Group]
+		i, ok := suites[c.Group]
 		if !ok {
-			s = &junitSuite{Name: "iotemu check " + c.Group}
-			suites[c.Group] = s
-			order = append(order, c.Group)
+			i = len(doc.Suites)
+			suites[c.Group] = i
+			doc.Suites = append(doc.Suites, junit.Suite{Name: "iotemu check " + c.Group})
 		}
-		jc := junitCase{Name: c.Name, Class: s.Name, Time: fmt.Sprintf("%.3f", c.Duration.Seconds())}
+		s := &doc.Suites[i]
+		jc := junit.Case{Name: c.Name, ClassName: s.Name, Time: junit.Seconds(c.Duration)}
 		if c.Skipped != "" {
 			jc.Skipped = &struct{}{}
 			s.Skipped++
+			doc.Skipped++
 		}
 		for _, f := range r.Findings {
 			if f.Severity < Warning && slices.Contains(strings.Split(f.Check, ", "), c.Name) {
-				text := strings.Join(append(f.Details, "rule: "+f.Rule, "fix: "+f.Fix), "\n")
-				jc.Failure = &junitFailure{Message: f.Title, Text: text}
+				text := strings.Join(append(slices.Clone(f.Details), "rule: "+f.Rule, "fix: "+f.Fix), "\n")
+				jc.Failure = &junit.Problem{Message: f.Title, Type: f.Code, Text: text}
 			}
 		}
 		if jc.Failure != nil {
 			s.Failures++
-			out.Failures++
+			doc.Failures++
 		}
 		s.Tests++
-		out.Tests++
+		doc.Tests++
 		s.Cases = append(s.Cases, jc)
 	}
-	for _, g := range order {
-		out.Suites = append(out.Suites, *suites[g])
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, &doc)
 }

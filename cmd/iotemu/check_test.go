@@ -19,7 +19,7 @@ import (
 // brokenAuthorizers are copies of examples/authorizer, each broken in one way: an anchor
 // text of main.go and what replaces it.
 var brokenAuthorizers = map[string][][2]string{
-	"good": nil,
+	"good":       nil,
 	"http-panic": {{"\tif req.Token != a.token {", "\tif req.ProtocolData != nil && req.ProtocolData.HTTP != nil {\n\t\tpanic(\"HTTP is not supported\")\n\t}\n\tif req.Token != a.token {"}},
 	// The TestInvokeAuthorizer event has no protocolData: a nil pointer dereference.
 	"test-invoke-crash": {{"\tclientID := \"\"", "\tlog.Printf(\"SNI %s\", req.ProtocolData.TLS.ServerName)\n\tclientID := \"\""}},

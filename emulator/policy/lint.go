@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/iotemu/iotemu/internal/suggest"
 )
 
 // Finding is a policy mistake that AWS IoT accepts but that denies a device at run time, or
@@ -112,7 +114,7 @@ func Lint(docs []*Document, ctx LintContext) []Finding {
 	if ctx.ClientID != "" {
 		p := Compile(docs, Context{Region: ctx.Region, AccountID: ctx.AccountID, ClientID: ctx.ClientID})
 		if d := p.Evaluate(Connect, ClientARN(ctx.Region, ctx.AccountID, ctx.ClientID)); !d.Allowed {
-			out = append(out, Finding{Code: "connect-not-allowed", Message: fmt.Sprintf("iot:Connect for client ID %q: %s", ctx.ClientID, d),
+			out = append(out, Finding{Code: "connect-not-allowed", Where: "all documents", Message: fmt.Sprintf("iot:Connect for client ID %q: %s", ctx.ClientID, d),
 				Rule: "AWS: iot:Connect is checked on client/CLIENTID at CONNECT", Fix: "allow iot:Connect on " + ClientARN(ctx.Region, ctx.AccountID, "${iot:ClientId}") + " or on the client IDs your devices use"})
 		}
 	}
@@ -150,14 +152,8 @@ func lintAction(a string, add func(Finding)) {
 	if slices.ContainsFunc(iotActions, func(known string) bool { return strings.EqualFold(known, a) }) {
 		return
 	}
-	best, dist := "", 4
-	for _, known := range iotActions {
-		if d := editDistance(strings.ToLower(a), strings.ToLower(known)); d < dist {
-			best, dist = known, d
-		}
-	}
 	fix := "use an AWS IoT action: " + strings.Join(iotActions[:5], ", ")
-	if best != "" {
+	if best := suggest.Closest(a, iotActions, 4); best != "" {
 		fix = "write " + best
 	}
 	add(Finding{Code: "unknown-action", Message: fmt.Sprintf("action %q is not an AWS IoT action: the statement grants nothing", a), Rule: "AWS: IoT policy actions (iot:Connect, iot:Publish, iot:Subscribe, iot:Receive, ...)", Fix: fix})
@@ -213,25 +209,4 @@ func variables(r string) []string {
 		}
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
