@@ -27,7 +27,7 @@ func (c *checker) library() {
 		return Finding{Severity: DeniesDevice, Code: "library", Title: "device-side cases of the scenario library fail with your function and credentials",
 			Details: append([]string{r.Scenario.Name + ": " + r.Failure()}, traceLines(r.Log)...),
 			Rule:    "AWS: these cases depend on the device and the account, not on the function: any correct authorizer passes them",
-			Fix:     "replay the case (iotemu scenario run " + r.Scenario.File + ") and read its description's cause and fix"}
+			Fix:     "replay the case with the library's own function (iotemu scenario run -run " + r.Scenario.Name + ") and read its cause and fix (iotemu scenario list -v)"}
 	})
 }
 
@@ -137,8 +137,9 @@ const maxTrace = 3
 func traceLines(log string) []string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
-		if t := strings.TrimSpace(l); strings.HasPrefix(t, "└") {
-			out = append(out, "trace "+strings.TrimSpace(strings.TrimPrefix(t, "└")))
+		t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "└"))
+		if strings.HasPrefix(strings.TrimSpace(l), "└") && !strings.HasPrefix(t, "event:") && !strings.HasPrefix(t, "invoke:") {
+			out = append(out, "trace "+t) // the event and the raw answer may hold the token
 		}
 	}
 	return out[max(0, len(out)-maxTrace):] // the last ones decided
