@@ -91,7 +91,7 @@ func (r *Report) add(f Finding) {
 	for i := range r.Findings {
 		g := &r.Findings[i]
 		if g.Code == f.Code && g.Severity == f.Severity && group(g.Check) == group(f.Check) {
-			if g.Check != f.Check && !strings.Contains(g.Check, f.Check) {
+			if !slices.Contains(strings.Split(g.Check, ", "), f.Check) {
 				g.Check += ", " + f.Check
 			}
 			g.Details = append(g.Details, f.Details...)

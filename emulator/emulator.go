@@ -4,11 +4,11 @@
 // it as they reach AWS on port 443: MQTT with ALPN mqtt, MQTT over WebSockets
 // (wss://ENDPOINT/mqtt) and the HTTPS publish (POST https://ENDPOINT/topics/TOPIC).
 //
-// Start one in a test the way net/http/httptest starts a server:
+// Start one in a test the way net/http/httptest starts a server, and connect a device with
+// paho (Example_deviceTest shows the signing key, the token and the credentials):
 //
-//	emu := emulator.NewTest(t, emulator.Config{...})
-//	opts := mqtt.NewClientOptions().AddBroker("tls://" + emu.Addr(emulator.Port443).String())
-//	opts.SetTLSConfig(emu.ClientTLSConfig())
+//	emu := emulator.NewTest(t, cfg)
+//	client := mqtt.NewClient(emu.MQTTOptions("device-1", creds))
 package emulator
 
 import (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -97,15 +98,44 @@ func TestVirtualClockSnippet(t *testing.T) {
 	}
 }
 
-// TestREADMEGoSnippets: every Go snippet of README.md is code of this package's tests or
-// examples, line for line, so that it compiles and runs in CI.
-func TestREADMEGoSnippets(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestPackageDocSnippet runs the package documentation's snippet.
+func TestPackageDocSnippet(t *testing.T) {
+	t.Parallel()
+	key, err := emulator.GenerateSigningKey()
 	if err != nil {
 		t.Fatal(err)
 	}
+	publicKeyPEM, err := emulator.PublicKeyPEM(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := emulator.Config{
+		Functions:   []emulator.Function{{Name: "my-auth", Kind: emulator.KindGo, Handler: myAuthorizer}},
+		Authorizers: []emulator.Authorizer{{Name: "MyAuth", FunctionARN: "my-auth", TokenKeyName: "token", TokenSigningPublicKeys: map[string]string{"k1": publicKeyPEM}}},
+	}
+	signature, err := emulator.SignToken(key, "allow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := emulator.DeviceCredentials{User: "me", Authorizer: "MyAuth", TokenKeyName: "token", Token: "allow", Signature: signature}
+	// AWS: the base64 signature is URL-encoded in the username's query string.
+	prefix, encoded, _ := strings.Cut(creds.Username(), "&x-amz-customauthorizer-signature=")
+	if decoded, err := url.QueryUnescape(encoded); prefix != "me?x-amz-customauthorizer-name=MyAuth&token=allow" || err != nil || decoded != signature || strings.ContainsAny(encoded, "+/=") {
+		t.Errorf("username %q", creds.Username())
+	}
+	emu := emulator.NewTest(t, cfg)
+	client := mqtt.NewClient(emu.MQTTOptions("device-1", creds))
+	if tok := client.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	client.Disconnect(250)
+}
+
+// TestDocSnippets: every Go snippet of README.md and of the package documentation is code of
+// a test or an example, line for line, so that it compiles and runs in CI.
+func TestDocSnippets(t *testing.T) {
 	var tests bytes.Buffer
-	for _, f := range []string{"example_test.go", "../authcheck/check_test.go"} {
+	for _, f := range []string{"example_test.go", "../authcheck/check_test.go", "../scenarios/example_test.go"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -113,13 +143,31 @@ func TestREADMEGoSnippets(t *testing.T) {
 		tests.Write(b)
 	}
 	code := normalize(tests.String())
-	snippets := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
-	if len(snippets) == 0 {
-		t.Fatal("README.md has no Go snippet")
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, s := range snippets {
-		if !strings.Contains(code, normalize(s[1])) {
-			t.Errorf("README.md's snippet is in no example or test:\n%s", s[1])
+	snippets := map[string][]string{}
+	for _, m := range regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1) {
+		snippets["README.md"] = append(snippets["README.md"], m[1])
+	}
+	for _, f := range []string{"emulator.go", "testing.go", "../authcheck/testing.go", "../scenarios/doc.go"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile("(?m)(?:^//\t.*\n)+").FindAllString(string(src), -1) {
+			snippets[f] = append(snippets[f], strings.ReplaceAll(m, "//\t", ""))
+		}
+	}
+	if len(snippets["README.md"]) == 0 || len(snippets) != 5 {
+		t.Fatalf("snippets found: %v", snippets)
+	}
+	for file, list := range snippets {
+		for _, s := range list {
+			if !strings.Contains(code, normalize(s)) {
+				t.Errorf("%s: this snippet is in no example or test:\n%s", file, s)
+			}
 		}
 	}
 }

@@ -80,7 +80,11 @@ func (sc *Scenario) substituted(sub *Substitute) *Scenario {
 			c.Password = sub.Password
 		}
 		if sub.ClientID != "" {
-			ids[deref(cl.ClientID, name)] = sub.ClientID
+			old := name // a client's default ID
+			if cl.ClientID != nil {
+				old = *cl.ClientID
+			}
+			ids[old] = sub.ClientID
 			c.ClientID = &sub.ClientID
 		}
 		out.clients[name] = &c
@@ -129,12 +133,9 @@ func (sc *Scenario) substituted(sub *Substitute) *Scenario {
 	return &out
 }
 
-// deref returns *s, or def (or "") when s is nil.
-func deref(s *string, def ...string) string {
+// deref returns *s, or "" when s is nil.
+func deref(s *string) string {
 	if s == nil {
-		if len(def) > 0 {
-			return def[0]
-		}
 		return ""
 	}
 	return *s
