@@ -2,6 +2,7 @@ package authcheck_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +85,23 @@ func TestRunFindings(t *testing.T) {
 	var b strings.Builder
 	if err := r.WriteText(&b); err != nil || !strings.Contains(b.String(), "Would deny a device at run time") || !strings.Contains(b.String(), "Warnings (1)") {
 		t.Errorf("%v\n%s", err, b.String())
+	}
+}
+
+// TestRunInvalidPolicy: a policy with an unknown condition operator is reported, not ignored.
+func TestRunInvalidPolicy(t *testing.T) {
+	t.Parallel()
+	handler := func(context.Context, json.RawMessage) (map[string]any, error) {
+		return map[string]any{"isAuthenticated": true, "principalId": "device", "policyDocuments": []string{
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"StringEqualz":{"iot:ClientId":"dev1"}}}]}`,
+		}}, nil
+	}
+	r, err := authcheck.Run(context.Background(), authcheck.Function{Handler: handler}, authcheck.Device{Token: "t"}, authcheck.Options{WarmInvocations: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) == 0 || r.Findings[0].Code != "policy-invalid" || !strings.Contains(strings.Join(r.Findings[0].Details, " "), "StringEqualz") {
+		t.Errorf("findings %+v", r.Findings)
 	}
 }
 

@@ -102,6 +102,7 @@ func buildVariant(mainGo, text, out string) error {
 type checkReport struct {
 	Findings []struct {
 		Severity, Code, Check string
+		Details               []string
 	}
 	Checks []struct {
 		Name, Group, Skipped string
@@ -199,7 +200,8 @@ func TestCheckExample(t *testing.T) {
 
 	// A device the policy does not cover: a real client is refused, with the decision trace.
 	r, err := runCheck(t, "-token", "allow", "-client-id", "dev1", "-allow-publish", "devices/dev2/x", filepath.Join(dir, "good"))
-	if !errors.Is(err, errCheckFailed) || len(r.Findings) != 2 || r.Findings[0].Check != "library https-host-not-endpoint/fixed" || r.Findings[1].Check != "topics publish devices/dev2/x" {
+	if !errors.Is(err, errCheckFailed) || len(r.Findings) != 2 || r.Findings[0].Check != "library https-host-not-endpoint/fixed" || r.Findings[1].Check != "topics publish devices/dev2/x" ||
+		!strings.Contains(strings.Join(r.Findings[1].Details, "\n"), "trace publish: denied: no statement allows iot:Publish") {
 		t.Errorf("denied topic: %v %+v", err, r.Findings)
 	}
 }

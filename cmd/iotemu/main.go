@@ -5,6 +5,7 @@
 //	iotemu config                                 print the embedded default configuration
 //	iotemu health [-url URL]                      check a running emulator's admin endpoint (container health checks)
 //	iotemu scenario run|list|new|schema           replay troubleshooting scenarios (the embedded library by default)
+//	iotemu check [flags] FUNCTION                 check your own authorizer function (an executable or an Invoke API URL)
 package main
 
 import (
