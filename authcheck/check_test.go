@@ -14,7 +14,7 @@ import (
 )
 
 // handle is a correct authorizer: it accepts the token "allow" and scopes the device to its
-// own topics.
+// own topics and the broadcast ones.
 func handle(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (events.IoTCoreCustomAuthorizerResponse, error) {
 	if req.Token != "allow" {
 		return events.IoTCoreCustomAuthorizerResponse{}, nil
@@ -27,7 +27,7 @@ func handle(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (event
 			Version: "2012-10-17",
 			Statement: []events.IAMPolicyStatement{
 				{Effect: "Allow", Action: []string{"iot:Connect"}, Resource: []string{arn + "client/${iot:ClientId}"}},
-				{Effect: "Allow", Action: []string{"iot:Publish", "iot:Receive"}, Resource: []string{arn + "topic/devices/${iot:ClientId}/*"}},
+				{Effect: "Allow", Action: []string{"iot:Publish", "iot:Receive"}, Resource: []string{arn + "topic/devices/${iot:ClientId}/*", arn + "topic/broadcast/*"}},
 				{Effect: "Allow", Action: []string{"iot:Subscribe"}, Resource: []string{arn + "topicfilter/devices/${iot:ClientId}/*"}},
 			},
 		}},
@@ -85,6 +85,33 @@ func TestRunFindings(t *testing.T) {
 	var b strings.Builder
 	if err := r.WriteText(&b); err != nil || !strings.Contains(b.String(), "Would deny a device at run time") || !strings.Contains(b.String(), "Warnings (1)") {
 		t.Errorf("%v\n%s", err, b.String())
+	}
+}
+
+// TestRunOtherCredentials: a function that wants its own token key name, token, username and
+// password, with signing disabled, gets them in every part of the check.
+func TestRunOtherCredentials(t *testing.T) {
+	t.Parallel()
+	strict := func(ctx context.Context, req events.IoTCoreCustomAuthorizerRequest) (events.IoTCoreCustomAuthorizerResponse, error) {
+		if m := req.ProtocolData.MQTT; m != nil && strings.Contains(m.Username, "?") && (!strings.HasPrefix(m.Username, "me?") || !strings.Contains(m.Username, "x-token=t1")) {
+			return events.IoTCoreCustomAuthorizerResponse{}, nil
+		}
+		if m := req.ProtocolData.MQTT; req.Token != "t1" || m != nil && string(m.Password) != "pw" { // aws-lambda-go decodes the base64
+			return events.IoTCoreCustomAuthorizerResponse{}, nil
+		}
+		return handle(ctx, events.IoTCoreCustomAuthorizerRequest{Token: "allow"})
+	}
+	pw := "pw"
+	dev := authcheck.Device{SigningDisabled: true, TokenKeyName: "x-token", Token: "t1", Username: "me", Password: &pw, ClientID: "c1",
+		Allow: authcheck.Topics{Publish: []string{"broadcast/t", "devices/c1/t"}, Receive: []string{"devices/c1/r"}}, Deny: authcheck.Topics{Publish: []string{"devices/c2/t"}}}
+	r, err := authcheck.Run(context.Background(), authcheck.Function{Handler: strict}, dev, authcheck.Options{WarmInvocations: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	_ = r.WriteText(&b)
+	if r.Failed() || len(r.Findings) != 0 {
+		t.Error(b.String())
 	}
 }
 
