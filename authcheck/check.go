@@ -81,6 +81,9 @@ func Run(ctx context.Context, fn Function, dev Device, opts Options) (*Report, e
 	}
 	defer c.emu.Close()
 	c.run()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("check interrupted: %w", err)
+	}
 	c.report.Duration = time.Since(start)
 	return c.report, nil
 }
@@ -185,6 +188,7 @@ func (c *checker) coldStart(s shape) bool {
 	_, d, err := c.invoke(c.ctx, ev)
 	c.report.Timing.Cold, c.report.Timing.Budget = d, budget
 	if !timedOut(err) {
+		c.report.Checks = append(c.report.Checks, Check{Name: "timing cold start", Group: "timing", Duration: d, Passed: true})
 		return true
 	}
 	c.report.Timing.ColdTimedOut = true
@@ -306,6 +310,7 @@ func (c *checker) warm(s shape) {
 	slices.Sort(ds)
 	t := &c.report.Timing
 	t.Invocations, t.WarmP50, t.WarmP99 = len(ds), ds[len(ds)/2], ds[(len(ds)*99+99)/100-1]
+	c.report.Checks = append(c.report.Checks, Check{Name: "timing warm", Group: "timing", Duration: t.WarmP99, Passed: true})
 	if t.WarmP99 > budget/2 {
 		c.report.add(Finding{Severity: Warning, Code: "slow", Check: "timing warm", Title: fmt.Sprintf("warm invocations take %s (p99): over half of AWS's budget", ms(t.WarmP99)),
 			Rule: "AWS: AWS IoT waits 5 seconds for the authorizer", Fix: "cache what every invocation fetches; set timeouts on network calls well under 5 s"})
