@@ -29,11 +29,11 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	file := fs.String("f", "", "read the function and the device from the check `FILE` (YAML); flags override it")
 	var dev authcheck.Device
 	fs.StringVar(&dev.Token, "token", "", "the `TOKEN` a valid device sends")
-	fs.StringVar(&dev.TokenKeyName, "token-key-name", "", "the authorizer's tokenKeyName (default token)")
+	fs.StringVar(&dev.TokenKeyName, "token-key-name", "", "the authorizer's tokenKeyName `NAME` (default token)")
 	fs.StringVar(&dev.Authorizer, "authorizer", "", "the authorizer `NAME` the device sends (default CheckAuthorizer)")
 	keyFile := fs.String("signing-key", "", "the device's private signing key (PEM `FILE`); default: a generated key")
 	fs.BoolVar(&dev.SigningDisabled, "signing-disabled", false, "the authorizer has signing disabled: the device sends no signature")
-	fs.StringVar(&dev.Username, "username", "", "the MQTT username's part before '?'")
+	fs.StringVar(&dev.Username, "username", "", "the MQTT `USERNAME` before its '?' (default empty)")
 	password := fs.String("password", "", "the MQTT `PASSWORD` the device sends (none unless given)")
 	fs.StringVar(&dev.ClientID, "client-id", "", "the MQTT client `ID` (default device1)")
 	env := functionFlags{}
