@@ -32,24 +32,26 @@ func flood(d time.Duration, n int, nofile uint64, reopen time.Duration) error {
 	var opened, closedByServer, dialFailed, open, maxOpen atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// again waits reopen before the socket is opened again; false: it is not.
+	again := func() bool {
+		if reopen <= 0 {
+			return false
+		}
+		select {
+		case <-stop:
+			return false
+		case <-time.After(reopen):
+			return true
+		}
+	}
 	for range n {
 		wg.Go(func() {
 			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
 				c, err := s.idleHTTP()
 				if err != nil {
 					dialFailed.Add(1)
-					if reopen <= 0 {
+					if !again() {
 						return
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(reopen):
 					}
 					continue
 				}
@@ -72,13 +74,8 @@ func flood(d time.Duration, n int, nofile uint64, reopen time.Duration) error {
 					closedByServer.Add(1)
 					open.Add(-1)
 					c.Close()
-					if reopen <= 0 {
+					if !again() {
 						return
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(reopen):
 					}
 				}
 			}
