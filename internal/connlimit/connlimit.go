@@ -29,9 +29,10 @@ type Listener struct {
 	name   string
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	pending *list.List // of *Conn, oldest first
-	refused int        // new connections refused since the last one admitted
+	mu       sync.Mutex
+	pending  *list.List // of *Conn, oldest first
+	refusals throttle   // new connections refused
+	failures throttle   // accepts that failed
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -47,6 +48,27 @@ const (
 	maxBackoff = time.Second
 )
 
+// logEvery is how often, at most, a listener logs refusals and failed accepts: a flood must
+// not become a flood of log lines.
+const logEvery = 10 * time.Second
+
+// throttle counts what happened since it was last logged.
+type throttle struct {
+	last  time.Time
+	count int
+}
+
+// note counts one more and returns how many to log now, or 0 when it is too soon.
+func (t *throttle) note(now time.Time) int {
+	t.count++
+	if now.Sub(t.last) < logEvery {
+		return 0
+	}
+	n := t.count
+	t.last, t.count = now, 0
+	return n
+}
+
 // Wrap bounds ln's pending connections at max (DefaultMax() when 0). name names the
 // listener in the warnings logged to logger (nil: none).
 func Wrap(ln net.Listener, max int, name string, logger *slog.Logger) *Listener {
@@ -60,20 +82,16 @@ func Wrap(ln net.Listener, max int, name string, logger *slog.Logger) *Listener 
 }
 
 // Accept waits for a connection and admits it as pending, making room as the package doc
-// says when max are already waiting. Errors that pass (too many open files, a
-// connection reset before it was accepted) are not returned: Accept backs off and retries,
-// logging once per episode, and when descriptors ran out it first sheds the oldest pending
-// connection. Only the listener's end is returned.
+// says when max are already waiting. Errors that pass (too many open files, a connection
+// reset before it was accepted) are not returned: Accept backs off and retries, and when
+// descriptors ran out it first sheds a pending connection. Refusals and failures are logged
+// at most every 10 s, with their count. Only the listener's end is returned.
 func (l *Listener) Accept() (net.Conn, error) {
 	var delay time.Duration
-	failures := 0
 	for {
 		c, err := l.Listener.Accept()
 		if err == nil {
-			if failures > 0 {
-				l.logger.Info("accepting again", "listener", l.name, "failedAccepts", failures)
-				failures = 0
-			}
+			delay = 0
 			if pc := l.admit(c); pc != nil {
 				return pc, nil
 			}
@@ -84,10 +102,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if errors.Is(err, net.ErrClosed) || !errors.As(err, &te) || !te.Temporary() {
 			return nil, err
 		}
-		if failures == 0 {
-			l.logger.Warn("accept failed; backing off and shedding connections that have not authenticated", "listener", l.name, "err", err)
+		l.mu.Lock()
+		n := l.failures.note(time.Now())
+		l.mu.Unlock()
+		if n > 0 {
+			l.logger.Warn("accept failed; backing off and shedding connections that have not authenticated", "listener", l.name, "err", err, "failures", n)
 		}
-		failures++
 		if outOfDescriptors(err) {
 			l.shed()
 		}
@@ -122,23 +142,17 @@ func (l *Listener) admit(c net.Conn) *Conn {
 	var victim *Conn
 	if l.pending.Len() >= l.max {
 		if victim = l.victimLocked(now.Add(-l.Grace)); victim == nil {
-			l.refused++
-			first := l.refused == 1
+			n := l.refusals.note(now)
 			l.mu.Unlock()
-			if first {
-				l.logger.Warn("refusing connections: every place for one that has not authenticated yet is taken by one still connecting", "listener", l.name, "max", l.max)
+			if n > 0 {
+				l.logger.Warn("refusing connections: every place for one that has not authenticated yet is taken by one still connecting", "listener", l.name, "max", l.max, "refused", n)
 			}
 			c.Close()
 			return nil
 		}
 	}
-	refused := l.refused
-	l.refused = 0
 	pc.elem = l.pending.PushBack(pc)
 	l.mu.Unlock()
-	if refused > 0 {
-		l.logger.Info("admitting connections again", "listener", l.name, "refused", refused)
-	}
 	if victim != nil {
 		victim.Conn.Close()
 	}

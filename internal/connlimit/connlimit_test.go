@@ -141,7 +141,7 @@ func TestIdleConnectionsGoFirstAndNewOnesHaveAGracePeriod(t *testing.T) {
 
 // TestAcceptRidesOutDescriptorExhaustion lowers the process's RLIMIT_NOFILE so that the next
 // accept fails with "too many open files": Accept sheds the oldest pending connection to free
-// a descriptor, backs off, accepts the waiting client, and logs the episode once; the
+// a descriptor, backs off, accepts the waiting client, and logs it once; the
 // authenticated connection is served throughout.
 func TestAcceptRidesOutDescriptorExhaustion(t *testing.T) {
 	// Not parallel: the descriptor limit is the whole process's.
@@ -182,8 +182,8 @@ func TestAcceptRidesOutDescriptorExhaustion(t *testing.T) {
 		t.Fatal("the authenticated connection was shed")
 	}
 	out := logs.String()
-	if strings.Count(out, "accept failed") != 1 || !strings.Contains(out, "too many open files") || !strings.Contains(out, "accepting again") {
-		t.Fatalf("want one warning for the episode and one recovery line, logged:\n%s", out)
+	if strings.Count(out, "accept failed") != 1 || !strings.Contains(out, "too many open files") {
+		t.Fatalf("want one warning for the failed accept, logged:\n%s", out)
 	}
 }
 
