@@ -1,11 +1,12 @@
 // Package connlimit keeps a listener serving when sockets are flooded at it or descriptors run
-// out. It bounds how many accepted connections may wait unauthenticated: to admit a new one
-// it closes the oldest idle one (an HTTP keep-alive connection between requests), else the
-// oldest that has had its grace period to connect, else it refuses the new one, so that a
-// flood can neither push out a device in the middle of connecting nor hold every place. It
-// rides out accept errors (too many open files, above all) by backing off, as net/http's
-// Serve does, and by shedding waiting connections to free descriptors. A connection that has
-// authenticated is never shed.
+// out. It bounds how many accepted connections may wait unauthenticated. To admit one more it
+// closes the oldest idle one (an HTTP keep-alive connection between requests), else the
+// oldest that has had its grace period to connect; while neither exists it accepts nothing,
+// and new connections wait their turn in the kernel's backlog. So a flood can neither push
+// out a device in the middle of connecting nor keep it out for long. It rides out accept
+// errors (too many open files, above all) by backing off, as net/http's Serve does, and by
+// shedding waiting connections to free descriptors. A connection that has authenticated is
+// never shed.
 package connlimit
 
 import (
@@ -30,9 +31,10 @@ type Listener struct {
 	logger *slog.Logger
 
 	mu       sync.Mutex
-	pending  *list.List // of *Conn, oldest first
-	refusals throttle   // new connections refused
-	failures throttle   // accepts that failed
+	pending  *list.List    // of *Conn, oldest first
+	waits    throttle      // times Accept waited for room
+	failures throttle      // accepts that failed
+	changed  chan struct{} // capacity 1: a pending connection left or became idle
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -78,24 +80,23 @@ func Wrap(ln net.Listener, max int, name string, logger *slog.Logger) *Listener 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{Listener: ln, Grace: DefaultGrace, max: max, name: name, logger: logger, pending: list.New(), closed: make(chan struct{})}
+	return &Listener{Listener: ln, Grace: DefaultGrace, max: max, name: name, logger: logger, pending: list.New(), changed: make(chan struct{}, 1), closed: make(chan struct{})}
 }
 
-// Accept waits for a connection and admits it as pending, making room as the package doc
-// says when max are already waiting. Errors that pass (too many open files, a connection
-// reset before it was accepted) are not returned: Accept backs off and retries, and when
-// descriptors ran out it first sheds a pending connection. Refusals and failures are logged
-// at most every 10 s, with their count. Only the listener's end is returned.
+// Accept waits for room (see the package doc) and for a connection, and admits it as
+// pending. Errors that pass (too many open files, a connection reset before it was accepted)
+// are not returned: Accept backs off and retries, and when descriptors ran out it first sheds
+// a pending connection. Waits and failures are logged at most every 10 s, with their count.
+// Only the listener's end is returned.
 func (l *Listener) Accept() (net.Conn, error) {
 	var delay time.Duration
 	for {
+		if err := l.waitForRoom(); err != nil {
+			return nil, err
+		}
 		c, err := l.Listener.Accept()
 		if err == nil {
-			delay = 0
-			if pc := l.admit(c); pc != nil {
-				return pc, nil
-			}
-			continue
+			return l.admit(c), nil
 		}
 		// Errors that pass are those net/http's Serve retries: they say Temporary.
 		var te interface{ Temporary() bool }
@@ -133,22 +134,61 @@ func (l *Listener) Pending() int {
 	return l.pending.Len()
 }
 
-// admit makes c pending, closing another to make room; it returns nil, having closed c, when
-// every pending connection is still in its grace period.
+// waitForRoom returns once a connection may be admitted: fewer than max are pending, or one
+// of them is idle or past its grace period.
+func (l *Listener) waitForRoom() error {
+	for {
+		now := time.Now()
+		l.mu.Lock()
+		wait, logged := l.roomLocked(now), 0
+		if wait > 0 {
+			logged = l.waits.note(now)
+		}
+		l.mu.Unlock()
+		if wait <= 0 {
+			return nil
+		}
+		if logged > 0 {
+			l.logger.Warn("accepting nothing for now: every place for a connection that has not authenticated yet is taken by one still connecting; new connections wait in the backlog", "listener", l.name, "max", l.max, "waits", logged)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-l.changed:
+		case <-t.C:
+		case <-l.closed:
+			t.Stop()
+			return net.ErrClosed
+		}
+		t.Stop()
+	}
+}
+
+// roomLocked returns 0 when a connection may be admitted now, else how long until the oldest
+// pending one has had its grace period (or a long while, when the grace is longer).
+func (l *Listener) roomLocked(now time.Time) time.Duration {
+	front := l.pending.Front()
+	if l.pending.Len() < l.max || front == nil {
+		return 0
+	}
+	for x := front; x != nil; x = x.Next() {
+		if x.Value.(*Conn).idle {
+			return 0
+		}
+	}
+	return max(front.Value.(*Conn).admitted.Add(l.Grace).Sub(now), 0)
+}
+
+// admit makes c pending, closing another to make room when max are pending.
 func (l *Listener) admit(c net.Conn) *Conn {
 	now := time.Now()
 	pc := &Conn{Conn: c, l: l, admitted: now}
 	l.mu.Lock()
 	var victim *Conn
 	if l.pending.Len() >= l.max {
-		if victim = l.victimLocked(now.Add(-l.Grace)); victim == nil {
-			n := l.refusals.note(now)
-			l.mu.Unlock()
-			if n > 0 {
-				l.logger.Warn("refusing connections: every place for one that has not authenticated yet is taken by one still connecting", "listener", l.name, "max", l.max, "refused", n)
-			}
-			c.Close()
-			return nil
+		// waitForRoom found one; if it has since left, the oldest goes.
+		victim = l.victimLocked(now.Add(-l.Grace))
+		if victim == nil {
+			victim = l.victimLocked(now)
 		}
 	}
 	pc.elem = l.pending.PushBack(pc)
@@ -211,6 +251,17 @@ func (c *Conn) SetIdle(idle bool) {
 	c.l.mu.Lock()
 	c.idle = idle
 	c.l.mu.Unlock()
+	if idle {
+		c.l.signal()
+	}
+}
+
+// signal wakes an Accept waiting for room.
+func (l *Listener) signal() {
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
 }
 
 // Authenticated takes the connection out of the pending ones: it is never shed.
@@ -224,9 +275,13 @@ func (c *Conn) Close() error {
 
 func (c *Conn) release() {
 	c.l.mu.Lock()
-	defer c.l.mu.Unlock()
-	if c.elem != nil {
+	released := c.elem != nil
+	if released {
 		c.l.pending.Remove(c.elem)
 		c.elem = nil
+	}
+	c.l.mu.Unlock()
+	if released {
+		c.l.signal()
 	}
 }
