@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotemu/iotemu/emulator/certauth"
 	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/controlplane"
 	"github.com/iotemu/iotemu/emulator/customauth"
@@ -76,6 +77,8 @@ type Emulator struct {
 	api      *httpServer
 	registry *registry
 	keys     *keyring
+	certs    *certauth.Registry
+	issuer   *certauth.Issuer
 	log      *iotlog.Logger
 	memory   *iotlog.Memory
 	closers  []io.Closer
@@ -116,6 +119,9 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if err := e.setupRegistry(); err != nil {
 		return nil, err
 	}
+	if err := e.setupCertificates(); err != nil {
+		return nil, err
+	}
 	cert, err := e.ca.Issue(append(e.Endpoints(), "*.iot."+cfg.Region+".amazonaws.com", "localhost"), []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 	if err != nil {
 		return nil, err
@@ -124,6 +130,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Region:             cfg.Region,
 		AccountID:          cfg.AccountID,
 		Auth:               &customauth.Authenticator{Registry: e.registry},
+		Certs:              e.certs,
 		Log:                e.log,
 		FirstPacketTimeout: cfg.FirstPacketTimeout,
 		Clock:              opts.Clock,

@@ -1,0 +1,63 @@
+package broker
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/iotemu/iotemu/emulator/certauth"
+	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/emulator/iotlog"
+	"github.com/iotemu/iotemu/emulator/policy"
+)
+
+// CertAuthenticator authenticates a device by the X.509 certificate it presented.
+type CertAuthenticator interface {
+	Authenticate(chain []*x509.Certificate, clientID string, now time.Time) (*certauth.Result, error)
+}
+
+// authorizeCert is authorize for a connection that presented a client certificate: the
+// certificate's principal and the policies attached to it, compiled with the certificate's
+// (and its thing's) policy variables. The result carries no refresh and no disconnect time.
+func (b *Broker) authorizeCert(s *Session, traceID string) (*customauth.Result, *policy.Policy, bool) {
+	var err error = &certauth.Failure{Reason: certauth.ReasonNotRegistered, Message: "this emulator has no certificate registry"}
+	var res *certauth.Result
+	now := b.cfg.Clock.Now()
+	if b.cfg.Certs != nil {
+		res, err = b.cfg.Certs.Authenticate(s.Info.Certificates, s.ClientID, now)
+	}
+	if err != nil {
+		var f *certauth.Failure
+		if !errors.As(err, &f) {
+			f = &certauth.Failure{Reason: iotlog.ReasonInternalServerError, Message: err.Error()}
+		}
+		s.PrincipalID = f.PrincipalID // AWS: the principal of a certificate is its id
+		b.trace(s, traceID, "certificate", f.Message, map[string]any{"certificateId": f.PrincipalID, "subject": s.Info.Certificates[0].Subject.String(), "issuer": s.Info.Certificates[0].Issuer.String()})
+		b.event(s, iotlog.Event{
+			TraceID:            traceID,
+			EventType:          iotlog.EventAuthNError,
+			Status:             iotlog.StatusFailure,
+			Reason:             f.Reason,
+			Details:            certauth.DetailsNotAuthorized,
+			AuthenticationType: certauth.AuthenticationType,
+			ServerName:         s.Info.ServerName,
+		})
+		if f.Registered != nil {
+			b.publishEvent(certauth.RegisteredTopic(f.Registered.CACertificateID), certauth.NewRegisteredEvent(*f.Registered, b.cfg.AccountID, now))
+		}
+		return nil, nil, false
+	}
+	s.policyCtx.Variables = res.Variables
+	thing := "none: thing variables are unset (the client ID names no thing attached to this certificate)"
+	if res.Thing != "" {
+		thing = res.Thing
+	}
+	policies := "none: every action is denied"
+	if len(res.PolicyNames) > 0 {
+		policies = strings.Join(res.PolicyNames, ", ")
+	}
+	b.trace(s, traceID, "certificate", fmt.Sprintf("certificate %s is registered and ACTIVE; policies attached: %s; thing: %s", res.PrincipalID, policies, thing), nil)
+	return &customauth.Result{PrincipalID: res.PrincipalID}, policy.Compile(res.Documents, s.policyCtx), true
+}
