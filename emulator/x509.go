@@ -138,10 +138,6 @@ type Device struct {
 //	dev, err := emu.IssueDevice(emulator.DeviceOptions{Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`})
 //	cfg := emu.DeviceTLSConfig(dev, "")
 func (e *Emulator) IssueDevice(opts DeviceOptions) (*Device, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate device key: %w", err)
-	}
 	if opts.CommonName == "" {
 		opts.CommonName = "iotemu device"
 	}
@@ -152,7 +148,30 @@ func (e *Emulator) IssueDevice(opts DeviceOptions) (*Device, error) {
 	if opts.NotAfter.IsZero() {
 		opts.NotAfter = now.AddDate(1, 0, 0)
 	}
-	c, err := e.issuer.Issue(key.Public(), pkix.Name{CommonName: opts.CommonName}, opts.NotBefore, opts.NotAfter)
+	d, err := SignDevice(e.issuer, pkix.Name{CommonName: opts.CommonName}, opts.NotBefore, opts.NotAfter)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Status == "" {
+		opts.Status = certauth.StatusActive
+	}
+	if d.Certificate, err = e.certs.AddCertificate(d.TLS.Leaf, "", certauth.ModeDefault, opts.Status); err != nil {
+		return nil, err
+	}
+	if err := e.attach(d.Certificate, opts); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// SignDevice makes an ECDSA P-256 key and a client certificate for it that ca signs, as a
+// customer's own CA would: the Device is not registered anywhere (its Certificate is empty).
+func SignDevice(ca *certauth.Issuer, subject pkix.Name, notBefore, notAfter time.Time) (*Device, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate device key: %w", err)
+	}
+	c, err := ca.Issue(key.Public(), subject, notBefore, notAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -161,22 +180,12 @@ func (e *Emulator) IssueDevice(opts DeviceOptions) (*Device, error) {
 		return nil, fmt.Errorf("encode device key: %w", err)
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
-	if opts.Status == "" {
-		opts.Status = certauth.StatusActive
-	}
-	rc, err := e.certs.AddCertificate(c, "", certauth.ModeDefault, opts.Status)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.attach(rc, opts); err != nil {
-		return nil, err
-	}
-	certPEM := []byte(rc.PEM)
+	certPEM := []byte(certauth.EncodePEM(c))
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("device key pair: %w", err)
 	}
-	return &Device{Certificate: rc, TLS: pair, CertPEM: certPEM, KeyPEM: keyPEM}, nil
+	return &Device{TLS: pair, CertPEM: certPEM, KeyPEM: keyPEM}, nil
 }
 
 // RegisterDevice registers a device certificate made elsewhere (PEM text): with its CA when
