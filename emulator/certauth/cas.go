@@ -21,7 +21,7 @@ func (r *Registry) RegistrationCode() string {
 
 // CARegistration is the request of RegisterCACertificate.
 type CARegistration struct {
-	CAPEM, VerificationPEM string
+	CAPEM, VerificationPEM   string
 	Active, AutoRegistration bool
 	Mode                     string // ModeDefault (the default) or ModeSNIOnly
 }

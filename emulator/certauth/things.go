@@ -25,10 +25,10 @@ type Thing struct {
 
 // ThingUpdate is the body of UpdateThing; nil fields are left as they are.
 type ThingUpdate struct {
-	TypeName       *string
-	RemoveType     bool
-	Attributes     map[string]string
-	Merge          bool // AWS: merge adds and changes attributes; an empty value removes one
+	TypeName        *string
+	RemoveType      bool
+	Attributes      map[string]string
+	Merge           bool // AWS: merge adds and changes attributes; an empty value removes one
 	ExpectedVersion *int64
 }
 

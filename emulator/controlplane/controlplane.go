@@ -131,6 +131,9 @@ func New(b Backend) *Handler {
 	h.mux.HandleFunc("POST /2015-03-31/functions/{name}/policy", h.addPermission)
 	h.mux.HandleFunc("GET /2015-03-31/functions/{name}/policy", h.getPolicy)
 	h.mux.HandleFunc("DELETE /2015-03-31/functions/{name}/policy/{statementId}", h.removePermission)
+	if x, ok := b.(X509Backend); ok {
+		h.routeX509(x)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnknownOperation, r.Method+" "+r.URL.Path+" is not an operation this emulator serves")
 	})

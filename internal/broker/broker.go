@@ -37,7 +37,7 @@ type Config struct {
 	// Certs authenticates the connections that presented an X.509 client certificate (nil:
 	// they are refused).
 	Certs CertAuthenticator
-	Log       *iotlog.Logger
+	Log   *iotlog.Logger
 	// FirstPacketTimeout bounds the wait for CONNECT after the TLS handshake (default 10 s).
 	FirstPacketTimeout time.Duration
 	// Clock runs the authorizer's refresh and disconnect timers and HTTP answer caching
