@@ -182,7 +182,9 @@ func TestX509AWSCLI(t *testing.T) {
 		len(attached.Policies) != 1 || len(effective.EffectivePolicies) != 1 || effective.EffectivePolicies[0].PolicyName != "cli-policy" {
 		t.Fatalf("principals %+v, attached %+v, effective %+v", principals, attached, effective)
 	}
-	var desc struct{ CertificateDescription struct{ Status, CertificateID string } }
+	var desc struct {
+		CertificateDescription struct{ Status, CertificateID string }
+	}
 	mustAWS(t, emu, &desc, "iot", "describe-certificate", "--certificate-id", keys.CertificateID)
 	if desc.CertificateDescription.Status != "ACTIVE" {
 		t.Fatalf("describe-certificate: %+v", desc)
