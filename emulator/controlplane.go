@@ -124,4 +124,4 @@ func apiError(err error) error {
 func (b apiBackend) Account() *certauth.Registry { return b.e.certs }
 
 // Issuer implements controlplane.X509Backend.
-func (b apiBackend) Issuer() *certauth.Issuer { return b.e.issuer }
+func (b apiBackend) Issuer() *certauth.Issuer { return b.e.Issuer() }

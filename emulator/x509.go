@@ -256,3 +256,7 @@ const (
 	ALPNMQTTX509 = gateway.ALPNMQTTX509
 	ALPNHTTPX509 = gateway.ALPNHTTPX509
 )
+
+// Issuer returns the emulator's device certificate issuer: the signer of IssueDevice and
+// CreateKeysAndCertificate, whose CA is not registered in the account.
+func (e *Emulator) Issuer() *certauth.Issuer { return e.issuer }

@@ -56,6 +56,12 @@ type setup struct {
 	Functions         map[string]*function   `yaml:"functions"`
 	Authorizers       map[string]*authorizer `yaml:"authorizers"`
 	DefaultAuthorizer *ref                   `yaml:"defaultAuthorizer"`
+	// The X.509 side (x509.go): named policies (YAML documents), things, CA certificates and
+	// device certificates the runner makes.
+	Policies       map[string]yaml.Node       `yaml:"policies"`
+	Things         map[string]*thingDef       `yaml:"things"`
+	CACertificates map[string]*caDef          `yaml:"caCertificates"`
+	Certificates   map[string]*certificateDef `yaml:"certificates"`
 }
 
 // keyFile names a PEM private key file.
@@ -140,6 +146,7 @@ type client struct {
 	URLEncodeSignature *bool             `yaml:"urlEncodeSignature"`
 	CredentialsIn      string            `yaml:"credentialsIn"`
 	Headers            map[string]string `yaml:"headers"`
+	Certificate        *ref              `yaml:"certificate"` // a key of setup.certificates
 	at                 pos
 }
 
@@ -207,6 +214,7 @@ type step struct {
 	ExpectEvent          *expectEventStep       `yaml:"expectEvent"`
 	ExpectNoEvent        *expectNoEventStep     `yaml:"expectNoEvent"`
 	ExpectTrace          *expectTraceStep       `yaml:"expectTrace"`
+	SetCertificate       *setCertificateStep    `yaml:"setCertificate"`
 	at                   pos
 }
 

@@ -211,7 +211,7 @@ func (s setup) with(v setup) setup {
 	s.Keys = merged(s.Keys, v.Keys)
 	s.Functions = merged(s.Functions, v.Functions)
 	s.Authorizers = merged(s.Authorizers, v.Authorizers)
-	return s
+	return s.withX509(v)
 }
 
 // merged returns base with over's entries replacing base's of the same name.
