@@ -2,68 +2,47 @@ package certauth
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"time"
+
+	"github.com/iotemu/iotemu/internal/certs"
 )
 
 // Issuer signs device certificates: the certificates of CreateKeysAndCertificate and of the
-// emulator's Go helpers. Its CA is never registered in the account; what it issues is
-// registered certificate by certificate, as AWS registers what it issues.
+// emulator's Go helpers, or, in tests, those of a customer's own CA. Its CA is not registered
+// in the account by itself.
 type Issuer struct {
 	Cert *x509.Certificate
-	key  crypto.Signer
+	ca   *certs.CA
 }
 
 // NewIssuer creates an issuer with a fresh ECDSA P-256 CA.
 func NewIssuer() (*Issuer, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := certs.NewCA()
 	if err != nil {
-		return nil, fmt.Errorf("generate device issuer key: %w", err)
+		return nil, fmt.Errorf("device issuer: %w", err)
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "iotemu device issuer", Organization: []string{"iotemu"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(30, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, fmt.Errorf("create device issuer: %w", err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse device issuer: %w", err)
-	}
-	return &Issuer{Cert: c, key: key}, nil
+	return &Issuer{Cert: ca.Cert, ca: ca}, nil
 }
 
 // Issue signs a client certificate for pub with subject, valid from notBefore to notAfter.
 func (i *Issuer) Issue(pub crypto.PublicKey, subject pkix.Name, notBefore, notAfter time.Time) (*x509.Certificate, error) {
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      subject,
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, i.Cert, pub, i.key)
+	c, err := i.ca.Sign(&x509.Certificate{
+		Subject:     subject,
+		NotBefore:   notBefore,
+		NotAfter:    notAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, pub)
 	if err != nil {
 		return nil, fmt.Errorf("sign device certificate: %w", err)
 	}
-	return x509.ParseCertificate(der)
+	return c, nil
 }
 
 // KeysAndCertificate is what CreateKeysAndCertificate returns: the private key is given out
@@ -104,12 +83,4 @@ func (r *Registry) CreateKeysAndCertificate(iss *Issuer, active bool) (KeysAndCe
 		PublicKeyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
 		PrivateKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
 	}, nil
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return n
 }
