@@ -2,7 +2,10 @@
 // authentication: TLS listeners that apply AWS's SNI, ALPN and port rules, the account's
 // custom authorizers, and an MQTT broker that enforces the policies they return. Devices reach
 // it as they reach AWS on port 443: MQTT with ALPN mqtt, MQTT over WebSockets
-// (wss://ENDPOINT/mqtt) and the HTTPS publish (POST https://ENDPOINT/topics/TOPIC).
+// (wss://ENDPOINT/mqtt) and the HTTPS publish (POST https://ENDPOINT/topics/TOPIC). Devices
+// with X.509 client certificates connect on 8883, on 443 with ALPN x-amzn-mqtt-ca, and publish
+// over HTTPS on 8443, under the named policies attached to their registered certificates
+// (Account, IssueDevice).
 //
 // Start one in a test the way net/http/httptest starts a server:
 //

@@ -17,6 +17,9 @@
 //	GetPolicy (Lambda)           GET    /2015-03-31/functions/{name}/policy
 //	RemovePermission (Lambda)    DELETE /2015-03-31/functions/{name}/policy/{statementId}
 //
+// A Backend that also implements X509Backend gets the certificate, CA certificate, policy and
+// thing operations listed there.
+//
 // Requests are not authenticated: the SigV4 Authorization header is accepted whatever it
 // holds, so any credentials (even dummy ones) work. Serve it on loopback only.
 //

@@ -29,6 +29,9 @@ func (b *Broker) authorizeCert(s *Session, traceID string) (*customauth.Result, 
 		res, err = b.cfg.Certs.Authenticate(s.Info.Certificates, s.ClientID, now)
 	}
 	if err != nil {
+		// AWS (inferred): a certificate the account refuses (unknown, inactive, expired) passes
+		// the TLS handshake and the connection is refused at CONNECT, as devices report
+		// (aws-iot-device-sdk-embedded-C issue 1920); the outcome table says what they see.
 		var f *certauth.Failure
 		if !errors.As(err, &f) {
 			f = &certauth.Failure{Reason: iotlog.ReasonInternalServerError, Message: err.Error()}

@@ -292,6 +292,8 @@ func (g *Gateway) tlsConfig(info *ConnInfo) *tls.Config {
 				NextProtos: []string{ALPNMQTT, ALPNMQTTX509, ALPNHTTPX509, ALPNHTTP11},
 			}
 			if needsClientCert(*info) {
+				// Any certificate completes the handshake; the account's registry judges it
+				// after CONNECT (see broker.authorizeCert).
 				cfg.ClientAuth = tls.RequireAnyClientCert
 			}
 			return cfg, nil
