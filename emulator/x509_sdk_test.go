@@ -190,7 +190,9 @@ func TestX509HTTPSOn443(t *testing.T) {
 	addr := emu.Addr(emulator.Port443).String()
 	c := &http.Client{Timeout: waitLong, Transport: &http.Transport{
 		TLSClientConfig: tlsCfg,
-		DialContext:     func(ctx context.Context, _, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "tcp", addr) },
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		},
 	}}
 	resp, err := c.Post("https://"+emu.Endpoint()+"/topics/t/h?qos=1", "application/octet-stream", strings.NewReader("x"))
 	if err != nil {
