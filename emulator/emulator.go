@@ -142,6 +142,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if err != nil {
 		return nil, err
 	}
+	e.certs.OnChange(e.broker.RecheckCertificates)
 	e.gw, err = gateway.Start(gateway.Config{
 		Listen:           cfg.Listen.addrs(),
 		Certificate:      cert,

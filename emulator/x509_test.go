@@ -346,3 +346,47 @@ func TestX509NeedsTLSClientCertificate(t *testing.T) {
 	}
 	traceMentions(t, emu, "requires an X.509 client certificate")
 }
+
+// TestX509LiveChanges: a change of the account applies to open certificate connections: a
+// detached policy stops the next publish, and a deactivated certificate closes the
+// connection (AUTH_ERROR).
+func TestX509LiveChanges(t *testing.T) {
+	t.Parallel()
+	emu := start(t, x509Config())
+	acct := emu.Account()
+	dev := issue(t, emu, emulator.DeviceOptions{Policy: devicePolicy, PolicyName: "live"})
+	c, err := certDevice(emu, dev, "live-dev", emulator.Port8883).connectV3Cert(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acct.CreatePolicy("connect-only", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.AttachPolicy("connect-only", dev.ARN); err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.DetachPolicy("live", dev.ARN); err != nil {
+		t.Fatal(err)
+	}
+	if tok := c.Publish("t/live", 1, false, "x"); tok.WaitTimeout(waitLong) && tok.Error() == nil {
+		c.waitLost(t, "a publish no attached policy allows did not close the 3.1.1 connection")
+	}
+	waitEvent(t, emu, "Publish-In", "Failure", "clientId=live-dev", "reason=AUTHORIZATION_FAILURE")
+
+	v5c, _, err := certDevice(emu, dev, "live-v5", emulator.Port8883).connectV5(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.UpdateCertificate(dev.ID, certauth.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-v5c.disconnect:
+		if d.ReasonCode != 0x87 {
+			t.Fatalf("DISCONNECT 0x%02x; want 0x87", d.ReasonCode)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("deactivating the certificate did not close its connection")
+	}
+	waitEvent(t, emu, "Disconnect", "Success", "clientId=live-v5", "disconnectReason=AUTH_ERROR")
+}

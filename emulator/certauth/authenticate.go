@@ -33,9 +33,10 @@ type Result struct {
 	// the certificate id, the SHA-256 of its DER encoding in hex.
 	PrincipalID    string
 	CertificateARN string
-	// Documents are the default versions of the policies attached to the certificate, and
-	// PolicyNames their names, in the same order.
+	// Documents are the default versions of the policies attached to the certificate, Texts
+	// their JSON and PolicyNames their names, in the same order.
 	Documents   []*policy.Document
+	Texts       []string
 	PolicyNames []string
 	// Variables are the policy variables of the connection (see policy.Context.Variables).
 	Variables map[string]string
@@ -85,6 +86,7 @@ func (r *Registry) Authenticate(chain []*x509.Certificate, clientID string, now 
 	defer r.mu.RUnlock()
 	for _, p := range r.attached(c.ARN) {
 		res.Documents = append(res.Documents, p.Default().Document)
+		res.Texts = append(res.Texts, p.Default().Text)
 		res.PolicyNames = append(res.PolicyNames, p.Name)
 	}
 	// AWS: thing variables are set only when the client ID is the name of a thing the

@@ -106,6 +106,7 @@ func (r *Registry) RegisterCertificateWithoutCA(certPEM string, status Status) (
 
 // UpdateCertificate changes a certificate's status.
 func (r *Registry) UpdateCertificate(id string, status Status) error {
+	defer r.changed() // after the lock is released
 	if !validStatus(status) {
 		return fmt.Errorf("%w: newStatus %q", ErrInvalid, status)
 	}
@@ -127,6 +128,7 @@ func (r *Registry) UpdateCertificate(id string, status Status) error {
 // (CertificateStateException) or attached to a thing or, unless forced, to a policy
 // (DeleteConflictException).
 func (r *Registry) DeleteCertificate(id string, force bool) error {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.certs[id]

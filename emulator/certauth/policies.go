@@ -84,6 +84,7 @@ func (r *Registry) CreatePolicy(name, document string) (Policy, error) {
 
 // CreatePolicyVersion adds a version to a policy, the default one if setAsDefault.
 func (r *Registry) CreatePolicyVersion(name, document string, setAsDefault bool) (PolicyVersion, error) {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.policies[name]
@@ -109,6 +110,7 @@ func (r *Registry) CreatePolicyVersion(name, document string, setAsDefault bool)
 
 // SetDefaultPolicyVersion makes a version the one in force.
 func (r *Registry) SetDefaultPolicyVersion(name, versionID string) error {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.policies[name]
@@ -155,6 +157,7 @@ func (r *Registry) DeletePolicy(name string) error {
 
 // AttachPolicy attaches a policy to a target: a registered certificate's ARN.
 func (r *Registry) AttachPolicy(name, target string) error {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.policies[name]; !ok {
@@ -172,6 +175,7 @@ func (r *Registry) AttachPolicy(name, target string) error {
 
 // DetachPolicy detaches a policy from a target.
 func (r *Registry) DetachPolicy(name, target string) error {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.policies[name]; !ok {

@@ -100,6 +100,21 @@ type Registry struct {
 	targets      map[string]map[string]bool
 	things       map[string]*Thing // by name
 	registration string            // the account's registration code, made on first request
+
+	onChange func() // see OnChange
+}
+
+// OnChange sets f to be called after every change that can matter to an open connection: a
+// certificate's status, its deletion, a policy's default version, attachments of policies and
+// things, a thing's attributes. It is called without the registry's lock. Set it before the
+// registry is shared.
+func (r *Registry) OnChange(f func()) { r.onChange = f }
+
+// changed calls the OnChange function, if any.
+func (r *Registry) changed() {
+	if r.onChange != nil {
+		r.onChange()
+	}
 }
 
 // NewRegistry returns an empty registry for an account; now is the clock of its dates.

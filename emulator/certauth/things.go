@@ -72,6 +72,7 @@ func (r *Registry) Thing(name string) (Thing, error) {
 
 // UpdateThing changes a thing's type and attributes.
 func (r *Registry) UpdateThing(name string, u ThingUpdate) error {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, ok := r.things[name]
@@ -119,6 +120,7 @@ func (r *Registry) DeleteThing(name string) error {
 
 // AttachThingPrincipal attaches a principal (a certificate's ARN) to a thing.
 func (r *Registry) AttachThingPrincipal(name, principal string) error {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, ok := r.things[name]
@@ -134,6 +136,7 @@ func (r *Registry) AttachThingPrincipal(name, principal string) error {
 
 // DetachThingPrincipal detaches a principal from a thing.
 func (r *Registry) DetachThingPrincipal(name, principal string) error {
+	defer r.changed() // after the lock is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, ok := r.things[name]

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,6 +52,8 @@ type Broker struct {
 	cfg      Config
 	server   *mqtt.Server
 	versions versions
+	// recheckMu serialises RecheckCertificates, which rewrites sessions' policies.
+	recheckMu sync.Mutex
 }
 
 // New creates a Broker with AWS IoT's capabilities and starts mochi's event loop.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/iotemu/iotemu/emulator/certauth"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
@@ -62,5 +64,31 @@ func (b *Broker) authorizeCert(s *Session, traceID string) (*customauth.Result, 
 		policies = strings.Join(res.PolicyNames, ", ")
 	}
 	b.trace(s, traceID, "certificate", fmt.Sprintf("certificate %s is registered and ACTIVE; policies attached: %s; thing: %s", res.PrincipalID, policies, thing), nil)
-	return &customauth.Result{PrincipalID: res.PrincipalID}, policy.Compile(res.Documents, s.policyCtx), true
+	return &customauth.Result{PrincipalID: res.PrincipalID, PolicyDocuments: res.Texts}, policy.Compile(res.Documents, s.policyCtx), true
+}
+
+// RecheckCertificates applies a change of the account's registry to every open connection
+// made with a client certificate: a certificate that may no longer connect (deactivated,
+// revoked, deleted) closes its connections (AUTH_ERROR), and the others get the policies now
+// attached, at once.
+// AWS (inferred): devices report their connection interrupted when their certificate is
+// deactivated (aws-iot-device-sdk-cpp-v2 issue 247); policy changes apply to open
+// connections without a reconnect.
+func (b *Broker) RecheckCertificates() {
+	b.recheckMu.Lock()
+	defer b.recheckMu.Unlock()
+	for _, cl := range b.server.Clients.GetAll() {
+		s := sessionOf(cl)
+		if s == nil || len(s.Info.Certificates) == 0 {
+			continue
+		}
+		traceID := uuid.NewString()
+		_, pol, ok := b.authorizeCert(s, traceID)
+		if !ok {
+			b.trace(s, traceID, "certificate", "the account changed and this certificate may no longer connect: the connection is closed (AUTH_ERROR)", nil)
+			b.closeSession(s, outcome(RefreshFailed, s.Protocol), iotlog.DisconnectAuthError)
+			continue
+		}
+		s.SetPolicy(pol)
+	}
 }
