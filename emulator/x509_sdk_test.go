@@ -94,6 +94,24 @@ func TestControlPlaneX509SDK(t *testing.T) {
 	if _, err := d.connectV3Cert(t); err != nil {
 		t.Fatalf("after SetDefaultPolicyVersion: %v\n%s", err, dumpLog(emu))
 	}
+	if _, err := client.DeletePolicyVersion(ctx, &iot.DeletePolicyVersionInput{PolicyName: aws.String("sdk"), PolicyVersionId: aws.String("2")}); !errorIs[*types.DeleteConflictException](err) {
+		t.Fatalf("DeletePolicyVersion of the default: %v", err)
+	}
+	if _, err := client.DeletePolicyVersion(ctx, &iot.DeletePolicyVersionInput{PolicyName: aws.String("sdk"), PolicyVersionId: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	versions, err := client.ListPolicyVersions(ctx, &iot.ListPolicyVersionsInput{PolicyName: aws.String("sdk")})
+	if err != nil || len(versions.PolicyVersions) != 1 || *versions.PolicyVersions[0].VersionId != "2" || !versions.PolicyVersions[0].IsDefaultVersion {
+		t.Fatalf("ListPolicyVersions: %+v, %v", versions, err)
+	}
+	targets, err := client.ListTargetsForPolicy(ctx, &iot.ListTargetsForPolicyInput{PolicyName: aws.String("sdk")})
+	if err != nil || len(targets.Targets) != 1 || targets.Targets[0] != *reg.CertificateArn {
+		t.Fatalf("ListTargetsForPolicy: %+v, %v", targets, err)
+	}
+	pols, err := client.ListPolicies(ctx, &iot.ListPoliciesInput{})
+	if err != nil || len(pols.Policies) != 1 || *pols.Policies[0].PolicyName != "sdk" {
+		t.Fatalf("ListPolicies: %+v, %v", pols, err)
+	}
 
 	// Things: create, update, describe, principals.
 	if _, err := client.CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String("sdk-thing"), AttributePayload: &types.AttributePayload{Attributes: map[string]string{"a": "1"}}}); err != nil {
@@ -112,6 +130,17 @@ func TestControlPlaneX509SDK(t *testing.T) {
 	ps, err := client.ListThingPrincipals(ctx, &iot.ListThingPrincipalsInput{ThingName: aws.String("sdk-thing")})
 	if err != nil || len(ps.Principals) != 1 || ps.Principals[0] != *reg.CertificateArn {
 		t.Fatalf("ListThingPrincipals: %+v, %v", ps, err)
+	}
+	pt, err := client.ListPrincipalThings(ctx, &iot.ListPrincipalThingsInput{Principal: reg.CertificateArn})
+	if err != nil || len(pt.Things) != 1 || pt.Things[0] != "sdk-thing" {
+		t.Fatalf("ListPrincipalThings: %+v, %v", pt, err)
+	}
+	things, err := client.ListThings(ctx, &iot.ListThingsInput{})
+	if err != nil || len(things.Things) != 1 || things.Things[0].Attributes["b"] != "2" {
+		t.Fatalf("ListThings: %+v, %v", things, err)
+	}
+	if _, err := client.DeleteCACertificate(ctx, &iot.DeleteCACertificateInput{CertificateId: rca.CertificateId}); !errorIs[*types.CertificateStateException](err) {
+		t.Fatalf("DeleteCACertificate while ACTIVE: %v", err)
 	}
 	list, err := client.ListCertificates(ctx, &iot.ListCertificatesInput{})
 	if err != nil || len(list.Certificates) != 1 || list.Certificates[0].Status != types.CertificateStatusActive {

@@ -96,3 +96,19 @@ func (r *Registry) UpdateCACertificate(id string, status *Status, autoRegistrati
 	ca.LastModifiedDate = r.now()
 	return nil
 }
+
+// DeleteCACertificate removes a CA certificate. AWS: only an INACTIVE one
+// (CertificateStateException otherwise). The certificates registered with it stay.
+func (r *Registry) DeleteCACertificate(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ca, ok := r.cas[id]
+	if !ok {
+		return fmt.Errorf("%w: CA certificate %s", ErrNotFound, id)
+	}
+	if ca.Status != StatusInactive {
+		return fmt.Errorf("%w: CA certificate %s must be INACTIVE to be deleted", ErrCertificateState, id)
+	}
+	delete(r.cas, id)
+	return nil
+}

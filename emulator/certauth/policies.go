@@ -216,3 +216,44 @@ func (p *Policy) clone() Policy {
 	c.Versions = slices.Clone(p.Versions)
 	return c
 }
+
+// DeletePolicyVersion removes a version that is not the default. AWS: the default version
+// cannot be deleted (DeleteConflictException); delete the policy instead.
+func (r *Registry) DeletePolicyVersion(name, versionID string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.policies[name]
+	if !ok {
+		return fmt.Errorf("%w: policy %s", ErrNotFound, name)
+	}
+	if versionID == p.DefaultVersionID {
+		return fmt.Errorf("%w: version %s is the default version of policy %s", ErrDeleteConflict, versionID, name)
+	}
+	i := slices.IndexFunc(p.Versions, func(v PolicyVersion) bool { return v.ID == versionID })
+	if i < 0 {
+		return fmt.Errorf("%w: policy %s has no version %s", ErrNotFound, name, versionID)
+	}
+	p.Versions = slices.Delete(p.Versions, i, i+1)
+	return nil
+}
+
+// Policies returns copies of every named policy, by name.
+func (r *Registry) Policies() []Policy {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]Policy, 0, len(r.policies))
+	for _, name := range slices.Sorted(maps.Keys(r.policies)) {
+		out = append(out, r.policies[name].clone())
+	}
+	return out
+}
+
+// PolicyTargets returns the targets a policy is attached to, sorted.
+func (r *Registry) PolicyTargets(name string) ([]string, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if _, ok := r.policies[name]; !ok {
+		return nil, fmt.Errorf("%w: policy %s", ErrNotFound, name)
+	}
+	return slices.Sorted(maps.Keys(r.targets[name])), nil
+}

@@ -164,3 +164,27 @@ func (t *Thing) clone() Thing {
 	c.principals = nil
 	return c
 }
+
+// Things returns copies of every thing, by name.
+func (r *Registry) Things() []Thing {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]Thing, 0, len(r.things))
+	for _, name := range slices.Sorted(maps.Keys(r.things)) {
+		out = append(out, r.things[name].clone())
+	}
+	return out
+}
+
+// PrincipalThings returns the names of the things a principal is attached to, sorted.
+func (r *Registry) PrincipalThings(principal string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(r.things)) {
+		if r.things[name].principals[principal] {
+			out = append(out, name)
+		}
+	}
+	return out
+}

@@ -25,13 +25,18 @@ import (
 //	RegisterCACertificate         POST   /cacertificate
 //	UpdateCACertificate           PUT    /cacertificate/{certificateId}
 //	DescribeCACertificate         GET    /cacertificate/{certificateId}
+//	DeleteCACertificate           DELETE /cacertificate/{certificateId}
 //	ListCACertificates            GET    /cacertificates
 //	CreatePolicy                  POST   /policies/{policyName}
 //	GetPolicy                     GET    /policies/{policyName}
 //	DeletePolicy                  DELETE /policies/{policyName}
+//	ListPolicies                  GET    /policies
 //	CreatePolicyVersion           POST   /policies/{policyName}/version
+//	ListPolicyVersions            GET    /policies/{policyName}/version
 //	GetPolicyVersion              GET    /policies/{policyName}/version/{policyVersionId}
 //	SetDefaultPolicyVersion       PATCH  /policies/{policyName}/version/{policyVersionId}
+//	DeletePolicyVersion           DELETE /policies/{policyName}/version/{policyVersionId}
+//	ListTargetsForPolicy          POST   /policy-targets/{policyName}
 //	AttachPolicy                  PUT    /target-policies/{policyName}
 //	DetachPolicy                  POST   /target-policies/{policyName}
 //	ListAttachedPolicies          POST   /attached-policies/{target}
@@ -40,6 +45,8 @@ import (
 //	DescribeThing                 GET    /things/{thingName}
 //	UpdateThing                   PATCH  /things/{thingName}
 //	DeleteThing                   DELETE /things/{thingName}
+//	ListThings                    GET    /things
+//	ListPrincipalThings           GET    /principals/things
 //	AttachThingPrincipal          PUT    /things/{thingName}/principals
 //	DetachThingPrincipal          DELETE /things/{thingName}/principals
 //	ListThingPrincipals           GET    /things/{thingName}/principals
@@ -100,14 +107,19 @@ func (h *Handler) routeX509(x X509Backend) {
 	h.mux.HandleFunc("POST /cacertificate", c.registerCA)
 	h.mux.HandleFunc("PUT /cacertificate/{certificateId}", c.updateCA)
 	h.mux.HandleFunc("GET /cacertificate/{certificateId}", c.describeCA)
+	h.mux.HandleFunc("DELETE /cacertificate/{certificateId}", c.deleteCA)
 	h.mux.HandleFunc("GET /cacertificates", c.listCAs)
 	p := policies{x}
 	h.mux.HandleFunc("POST /policies/{policyName}", p.create)
 	h.mux.HandleFunc("GET /policies/{policyName}", p.get)
 	h.mux.HandleFunc("DELETE /policies/{policyName}", p.delete)
+	h.mux.HandleFunc("GET /policies", p.list)
 	h.mux.HandleFunc("POST /policies/{policyName}/version", p.createVersion)
+	h.mux.HandleFunc("GET /policies/{policyName}/version", p.listVersions)
 	h.mux.HandleFunc("GET /policies/{policyName}/version/{policyVersionId}", p.getVersion)
 	h.mux.HandleFunc("PATCH /policies/{policyName}/version/{policyVersionId}", p.setDefaultVersion)
+	h.mux.HandleFunc("DELETE /policies/{policyName}/version/{policyVersionId}", p.deleteVersion)
+	h.mux.HandleFunc("POST /policy-targets/{policyName}", p.listTargets)
 	h.mux.HandleFunc("PUT /target-policies/{policyName}", p.attach)
 	h.mux.HandleFunc("POST /target-policies/{policyName}", p.detach)
 	h.mux.HandleFunc("POST /attached-policies/{target}", p.listAttached)
@@ -117,6 +129,8 @@ func (h *Handler) routeX509(x X509Backend) {
 	h.mux.HandleFunc("GET /things/{thingName}", t.describe)
 	h.mux.HandleFunc("PATCH /things/{thingName}", t.update)
 	h.mux.HandleFunc("DELETE /things/{thingName}", t.delete)
+	h.mux.HandleFunc("GET /things", t.list)
+	h.mux.HandleFunc("GET /principals/things", t.listPrincipalThings)
 	h.mux.HandleFunc("PUT /things/{thingName}/principals", t.attachPrincipal)
 	h.mux.HandleFunc("DELETE /things/{thingName}/principals", t.detachPrincipal)
 	h.mux.HandleFunc("GET /things/{thingName}/principals", t.listPrincipals)
@@ -325,6 +339,14 @@ func (c certificates) describeCA(w http.ResponseWriter, r *http.Request) {
 		"autoRegistrationStatus": auto, "customerVersion": 1, "certificateMode": ca.Mode,
 		"validity": validity{epochSeconds(ca.Cert.NotBefore), epochSeconds(ca.Cert.NotAfter)},
 	}})
+}
+
+func (c certificates) deleteCA(w http.ResponseWriter, r *http.Request) {
+	if err := c.Account().DeleteCACertificate(r.PathValue("certificateId")); err != nil {
+		writeAccountErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 func (c certificates) listCAs(w http.ResponseWriter, _ *http.Request) {
