@@ -85,9 +85,8 @@ func TestX509Mosquitto(t *testing.T) {
 	waitEvent(t, emu, "Connection.AuthNError", "Failure", "clientId=mosq-inactive", "reason="+certauth.ReasonNotActive, "principalId="+dev.ID)
 }
 
-// TestX509CurlPublish: curl --cert publishes on 8443 (and on 443 with ALPN x-amzn-http-ca is
-// not needed: 8443 is the documented port); a paho subscriber receives it; a certificate
-// without a policy gets 403 Forbidden.
+// TestX509CurlPublish: curl --cert publishes on 8443 and a paho subscriber receives it; a
+// certificate without a policy, and an INACTIVE one, get 403 Forbidden and their log events.
 func TestX509CurlPublish(t *testing.T) {
 	t.Parallel()
 	emu := start(t, x509Config())
@@ -112,6 +111,18 @@ func TestX509CurlPublish(t *testing.T) {
 	status, body = curl(t, emu, "--connect-to", emu.Endpoint()+":8443:"+emu.Addr(emulator.Port8443).String(), "--cert", cert, "--key", key, "-X", "POST", "-d", "x", url)
 	expectBody(t, status, body, 403, "Forbidden")
 	waitEvent(t, emu, "Publish-In", "Failure", "topicName=t/curl", "reason=AUTHORIZATION_FAILURE", "principalId="+bare.ID)
+
+	// An INACTIVE certificate is refused before the broker looks at the request.
+	if err := emu.Account().UpdateCertificate(dev.ID, certauth.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	cert, key = certFiles(t, dev.CertPEM, dev.KeyPEM)
+	status, body = curl(t, emu, "--connect-to", emu.Endpoint()+":8443:"+emu.Addr(emulator.Port8443).String(), "--cert", cert, "--key", key, "-X", "POST", "-d", "x", url)
+	expectBody(t, status, body, 403, "Forbidden")
+	ev := waitEvent(t, emu, "Connection.AuthNError", "Failure", "reason="+certauth.ReasonNotActive, "principalId="+dev.ID)
+	if ev.Protocol != "HTTP" || ev.AuthenticationType != certauth.AuthenticationType {
+		t.Fatalf("AuthNError %+v; want protocol HTTP, authenticationType %s", ev, certauth.AuthenticationType)
+	}
 }
 
 // awsCLI runs the aws CLI against the emulator's control plane and decodes its JSON output.

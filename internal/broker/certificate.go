@@ -24,22 +24,11 @@ type CertAuthenticator interface {
 // certificate's principal and the policies attached to it, compiled with the certificate's
 // (and its thing's) policy variables. The result carries no refresh and no disconnect time.
 func (b *Broker) authorizeCert(s *Session, traceID string) (*customauth.Result, *policy.Policy, bool) {
-	var err error = &certauth.Failure{Reason: certauth.ReasonNotRegistered, Message: "this emulator has no certificate registry"}
-	var res *certauth.Result
-	now := b.cfg.Clock.Now()
-	if b.cfg.Certs != nil {
-		res, err = b.cfg.Certs.Authenticate(s.Info.Certificates, s.ClientID, now)
-	}
-	if err != nil {
+	res, pol, f := b.checkCert(s, traceID)
+	if f != nil {
 		// AWS (inferred): a certificate the account refuses (unknown, inactive, expired) passes
 		// the TLS handshake and the connection is refused at CONNECT, as devices report
 		// (aws-iot-device-sdk-embedded-C issue 1920); the outcome table says what they see.
-		var f *certauth.Failure
-		if !errors.As(err, &f) {
-			f = &certauth.Failure{Reason: iotlog.ReasonInternalServerError, Message: err.Error()}
-		}
-		s.PrincipalID = f.PrincipalID // AWS: the principal of a certificate is its id
-		b.trace(s, traceID, "certificate", f.Message, map[string]any{"certificateId": f.PrincipalID, "subject": s.Info.Certificates[0].Subject.String(), "issuer": s.Info.Certificates[0].Issuer.String()})
 		b.event(s, iotlog.Event{
 			TraceID:            traceID,
 			EventType:          iotlog.EventAuthNError,
@@ -49,10 +38,34 @@ func (b *Broker) authorizeCert(s *Session, traceID string) (*customauth.Result, 
 			AuthenticationType: certauth.AuthenticationType,
 			ServerName:         s.Info.ServerName,
 		})
+		return nil, nil, false
+	}
+	return &customauth.Result{PrincipalID: res.PrincipalID, PolicyDocuments: res.Texts}, pol, true
+}
+
+// checkCert authenticates the session's certificate, traces the verdict and, on success,
+// compiles its policies; on failure it returns why (and announces a just-in-time
+// registration).
+func (b *Broker) checkCert(s *Session, traceID string) (*certauth.Result, *policy.Policy, *certauth.Failure) {
+	var err error = &certauth.Failure{Reason: certauth.ReasonNotRegistered, Message: "this emulator has no certificate registry"}
+	var res *certauth.Result
+	now := b.cfg.Clock.Now()
+	if b.cfg.Certs != nil {
+		res, err = b.cfg.Certs.Authenticate(s.Info.Certificates, s.ClientID, now)
+	}
+	if err != nil {
+		var f *certauth.Failure
+		if !errors.As(err, &f) {
+			f = &certauth.Failure{Reason: iotlog.ReasonInternalServerError, Message: err.Error()}
+		}
+		if s.PrincipalID == "" { // set at CONNECT; a recheck of an open connection leaves it
+			s.PrincipalID = f.PrincipalID // AWS: the principal of a certificate is its id
+		}
+		b.trace(s, traceID, "certificate", f.Message, map[string]any{"certificateId": f.PrincipalID, "subject": s.Info.Certificates[0].Subject.String(), "issuer": s.Info.Certificates[0].Issuer.String()})
 		if f.Registered != nil {
 			b.publishEvent(certauth.RegisteredTopic(f.Registered.CACertificateID), certauth.NewRegisteredEvent(*f.Registered, b.cfg.AccountID, now))
 		}
-		return nil, nil, false
+		return nil, nil, f
 	}
 	s.policyCtx.Variables = res.Variables
 	thing := "none: thing variables are unset (the client ID names no thing attached to this certificate)"
@@ -64,7 +77,7 @@ func (b *Broker) authorizeCert(s *Session, traceID string) (*customauth.Result, 
 		policies = strings.Join(res.PolicyNames, ", ")
 	}
 	b.trace(s, traceID, "certificate", fmt.Sprintf("certificate %s is registered and ACTIVE; policies attached: %s; thing: %s", res.PrincipalID, policies, thing), nil)
-	return &customauth.Result{PrincipalID: res.PrincipalID, PolicyDocuments: res.Texts}, policy.Compile(res.Documents, s.policyCtx), true
+	return res, policy.Compile(res.Documents, s.policyCtx), nil
 }
 
 // RecheckCertificates applies a change of the account's registry to every open connection
@@ -83,8 +96,8 @@ func (b *Broker) RecheckCertificates() {
 			continue
 		}
 		traceID := uuid.NewString()
-		_, pol, ok := b.authorizeCert(s, traceID)
-		if !ok {
+		_, pol, f := b.checkCert(s, traceID)
+		if f != nil {
 			b.trace(s, traceID, "certificate", "the account changed and this certificate may no longer connect: the connection is closed (AUTH_ERROR)", nil)
 			b.closeSession(s, outcome(RefreshFailed, s.Protocol), iotlog.DisconnectAuthError)
 			continue
