@@ -121,9 +121,9 @@ type DeviceOptions struct {
 	NotBefore, NotAfter time.Time
 }
 
-// Device is a device certificate registered in the account, with its key when the emulator
+// DeviceCertificate is a device certificate registered in the account, with its key when the emulator
 // issued it.
-type Device struct {
+type DeviceCertificate struct {
 	certauth.Certificate
 	// TLS holds the certificate and its private key for a tls.Config.
 	TLS tls.Certificate
@@ -133,11 +133,8 @@ type Device struct {
 }
 
 // IssueDevice issues a device certificate signed by the emulator, registers it and attaches
-// what opts names, in one call: the usual start of an X.509 test.
-//
-//	dev, err := emu.IssueDevice(emulator.DeviceOptions{Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`})
-//	cfg := emu.DeviceTLSConfig(dev, "")
-func (e *Emulator) IssueDevice(opts DeviceOptions) (*Device, error) {
+// what opts names, in one call: the usual start of an X.509 test (see the example).
+func (e *Emulator) IssueDevice(opts DeviceOptions) (*DeviceCertificate, error) {
 	if opts.CommonName == "" {
 		opts.CommonName = "iotemu device"
 	}
@@ -165,8 +162,8 @@ func (e *Emulator) IssueDevice(opts DeviceOptions) (*Device, error) {
 }
 
 // SignDevice makes an ECDSA P-256 key and a client certificate for it that ca signs, as a
-// customer's own CA would: the Device is not registered anywhere (its Certificate is empty).
-func SignDevice(ca *certauth.Issuer, subject pkix.Name, notBefore, notAfter time.Time) (*Device, error) {
+// customer's own CA would: the DeviceCertificate is not registered anywhere (its Certificate is empty).
+func SignDevice(ca *certauth.Issuer, subject pkix.Name, notBefore, notAfter time.Time) (*DeviceCertificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate device key: %w", err)
@@ -185,13 +182,13 @@ func SignDevice(ca *certauth.Issuer, subject pkix.Name, notBefore, notAfter time
 	if err != nil {
 		return nil, fmt.Errorf("device key pair: %w", err)
 	}
-	return &Device{TLS: pair, CertPEM: certPEM, KeyPEM: keyPEM}, nil
+	return &DeviceCertificate{TLS: pair, CertPEM: certPEM, KeyPEM: keyPEM}, nil
 }
 
 // RegisterDevice registers a device certificate made elsewhere (PEM text): with its CA when
 // a registered CA certificate signed it, without a CA otherwise; then attaches what opts
-// names. The Device has no key.
-func (e *Emulator) RegisterDevice(certPEM string, opts DeviceOptions) (*Device, error) {
+// names. The DeviceCertificate has no key.
+func (e *Emulator) RegisterDevice(certPEM string, opts DeviceOptions) (*DeviceCertificate, error) {
 	if opts.Status == "" {
 		opts.Status = certauth.StatusActive
 	}
@@ -205,7 +202,7 @@ func (e *Emulator) RegisterDevice(certPEM string, opts DeviceOptions) (*Device, 
 	if err := e.attach(rc, opts); err != nil {
 		return nil, err
 	}
-	return &Device{Certificate: rc, CertPEM: []byte(rc.PEM)}, nil
+	return &DeviceCertificate{Certificate: rc, CertPEM: []byte(rc.PEM)}, nil
 }
 
 // attach creates opts.Policy and attaches it, opts.Policies and opts.Things to c.
@@ -238,7 +235,7 @@ func (e *Emulator) attach(c certauth.Certificate, opts DeviceOptions) error {
 // CA, sends the data endpoint as SNI and presents the device's certificate. alpn is "" for
 // port 8883 or 8443, gateway's x-amzn-mqtt-ca (ALPNMQTTX509) or x-amzn-http-ca
 // (ALPNHTTPX509) for port 443.
-func (e *Emulator) DeviceTLSConfig(d *Device, alpn string) *tls.Config {
+func (e *Emulator) DeviceTLSConfig(d *DeviceCertificate, alpn string) *tls.Config {
 	cfg := &tls.Config{
 		RootCAs:      e.ca.Pool(),
 		ServerName:   e.Endpoint(),

@@ -28,7 +28,7 @@ func x509Config() emulator.Config {
 	return emulator.Config{AccountID: account, Region: region}
 }
 
-func issue(t testing.TB, emu *emulator.Emulator, opts emulator.DeviceOptions) *emulator.Device {
+func issue(t testing.TB, emu *emulator.Emulator, opts emulator.DeviceOptions) *emulator.DeviceCertificate {
 	t.Helper()
 	d, err := emu.IssueDevice(opts)
 	if err != nil {
@@ -39,7 +39,7 @@ func issue(t testing.TB, emu *emulator.Emulator, opts emulator.DeviceOptions) *e
 
 // certDevice is how an X.509 device connects: on 8883 without ALPN, or on 443 with
 // x-amzn-mqtt-ca.
-func certDevice(emu *emulator.Emulator, d *emulator.Device, clientID string, port emulator.Port) device {
+func certDevice(emu *emulator.Emulator, d *emulator.DeviceCertificate, clientID string, port emulator.Port) device {
 	alpn := ""
 	if port == emulator.Port443 {
 		alpn = emulator.ALPNMQTTX509
@@ -121,7 +121,7 @@ func TestX509Refusals(t *testing.T) {
 
 	cases := []struct {
 		name, reason string
-		dev          *emulator.Device
+		dev          *emulator.DeviceCertificate
 		event        string
 	}{
 		{"unknown CA", certauth.ReasonUnknownCA, external(t, unknownCA), "Connection.AuthNError"},
@@ -161,7 +161,7 @@ func TestX509Refusals(t *testing.T) {
 
 // external returns a device certificate signed by ca, as a customer's own CA signs one, with
 // its key; it is not registered.
-func external(t testing.TB, ca *certauth.Issuer) *emulator.Device {
+func external(t testing.TB, ca *certauth.Issuer) *emulator.DeviceCertificate {
 	t.Helper()
 	d, err := emulator.SignDevice(ca, pkix.Name{CommonName: "external"}, time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
 	if err != nil {

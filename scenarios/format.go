@@ -16,7 +16,7 @@ import (
 // document is a whole scenario file.
 type document struct {
 	variant  `yaml:",inline"`
-	Cause    string   `yaml:"cause"` // CauseDevice or CauseFunction
+	Cause    string   `yaml:"cause"` // CauseDevice, CauseFunction or CauseCertificate
 	Variants variants `yaml:"variants"`
 }
 

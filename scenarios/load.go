@@ -27,7 +27,8 @@ type Scenario struct {
 	Description string
 	// VariantDescription is what the variant shows ("" for a file without variants).
 	VariantDescription string
-	// Cause is the file's cause: CauseDevice, CauseFunction, or "" when it declares none.
+	// Cause is the file's cause: CauseDevice, CauseFunction, CauseCertificate, or "" when it
+	// declares none.
 	Cause string
 
 	setup    setup

@@ -162,7 +162,7 @@ type execution struct {
 	emu     *emulator.Emulator
 	keys    map[string]*rsa.PrivateKey
 	devices map[string]*device
-	certs   map[string]*emulator.Device // setup.certificates, with their keys
+	certs   map[string]*emulator.DeviceCertificate // setup.certificates, with their keys
 }
 
 // start starts the scenario's emulator and resolves its devices.

@@ -145,7 +145,7 @@ func (x *execution) setupX509() error {
 			return fmt.Errorf("CA certificate %s: %w", name, err)
 		}
 	}
-	x.certs = map[string]*emulator.Device{}
+	x.certs = map[string]*emulator.DeviceCertificate{}
 	for _, name := range slices.Sorted(maps.Keys(s.Certificates)) {
 		d, err := x.issueCertificate(name, s.Certificates[name], cas)
 		if err != nil {
@@ -156,7 +156,7 @@ func (x *execution) setupX509() error {
 	return nil
 }
 
-func (x *execution) issueCertificate(name string, def *certificateDef, cas map[string]*certauth.Issuer) (*emulator.Device, error) {
+func (x *execution) issueCertificate(name string, def *certificateDef, cas map[string]*certauth.Issuer) (*emulator.DeviceCertificate, error) {
 	now := x.emu.Clock().Now()
 	cn := def.CommonName
 	if cn == "" {
