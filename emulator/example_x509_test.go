@@ -10,7 +10,7 @@ import (
 )
 
 // An X.509 device in one call: IssueDevice signs a certificate, registers it ACTIVE, creates
-// the policy and attaches it; DeviceTLSConfig presents it on port 8883.
+// the policy and attaches it; CertificateMQTTOptions presents it on port 8883.
 func ExampleEmulator_IssueDevice() {
 	emu, err := emulator.Start(emulator.Config{}, emulator.Options{})
 	if err != nil {
@@ -26,10 +26,8 @@ func ExampleEmulator_IssueDevice() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	c := mqtt.NewClient(mqtt.NewClientOptions().
-		AddBroker("tls://" + emu.Addr(emulator.Port8883).String()).
-		SetTLSConfig(emu.DeviceTLSConfig(dev, "")). // "" on 8883; emulator.ALPNMQTTX509 on 443
-		SetClientID("sensor-1"))
+	// Port 8883; on 443, SetTLSConfig(emu.DeviceTLSConfig(dev, emulator.ALPNMQTTX509)).
+	c := mqtt.NewClient(emu.CertificateMQTTOptions("sensor-1", dev))
 	if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
 		log.Fatal(tok.Error())
 	}

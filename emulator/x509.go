@@ -13,6 +13,8 @@ import (
 	"os"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/iotemu/iotemu/emulator/certauth"
 	"github.com/iotemu/iotemu/internal/gateway"
 )
@@ -246,6 +248,18 @@ func (e *Emulator) DeviceTLSConfig(d *DeviceCertificate, alpn string) *tls.Confi
 		cfg.NextProtos = []string{alpn}
 	}
 	return cfg
+}
+
+// CertificateMQTTOptions returns paho options for an X.509 device of this emulator on port
+// 8883: the broker address, the device's TLS configuration (DeviceTLSConfig) and the client
+// ID. Add handlers and timeouts as the device needs.
+func (e *Emulator) CertificateMQTTOptions(clientID string, d *DeviceCertificate) *mqtt.ClientOptions {
+	return mqtt.NewClientOptions().
+		AddBroker("tls://" + e.Addr(Port8883).String()).
+		SetTLSConfig(e.DeviceTLSConfig(d, "")).
+		SetClientID(clientID).
+		SetAutoReconnect(false).
+		SetConnectRetry(false)
 }
 
 // The ALPN protocol ids of X.509 authentication on port 443.
