@@ -16,6 +16,10 @@ import (
 // CreatePolicyVersion fails with VersionsLimitExceededException.
 const maxPolicyVersions = 5
 
+// maxAttachedPolicies is how many policies one target may have. AWS: 10 policies per
+// certificate (a quota); an eleventh AttachPolicy fails with LimitExceededException.
+const maxAttachedPolicies = 10
+
 // policyName is AWS's pattern for a policy name: 1 to 128 of [\w+=,.@-].
 var policyName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 
@@ -165,6 +169,9 @@ func (r *Registry) AttachPolicy(name, target string) error {
 	}
 	if r.certByARN(target) == nil {
 		return fmt.Errorf("%w: target %s is not a registered certificate's ARN", ErrNotFound, target)
+	}
+	if n := len(r.attached(target)); n >= maxAttachedPolicies && !r.targets[name][target] {
+		return fmt.Errorf("%w: %s already has %d policies attached", ErrLimitExceeded, target, n)
 	}
 	if r.targets[name] == nil {
 		r.targets[name] = map[string]bool{}

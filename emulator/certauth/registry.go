@@ -29,6 +29,7 @@ var (
 	ErrVersionsLimit         = errors.New("versions limit exceeded")
 	ErrRegistrationCode      = errors.New("registration code validation")
 	ErrVersionConflict       = errors.New("version conflict")
+	ErrLimitExceeded         = errors.New("limit exceeded")
 )
 
 // Status is the status of a certificate or CA certificate.

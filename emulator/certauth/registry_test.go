@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -120,6 +121,27 @@ func TestDeleteCertificateRules(t *testing.T) {
 	}
 	if err := r.DeletePolicy("p"); err != nil {
 		t.Fatalf("delete a detached policy: %v", err)
+	}
+}
+
+func TestAttachedPoliciesLimit(t *testing.T) {
+	r := newRegistry()
+	c, _ := r.AddCertificate(issue(t, newIssuer(t), pkix.Name{CommonName: "d"}), "", certauth.ModeDefault, certauth.StatusActive)
+	for i := range 11 {
+		name := fmt.Sprintf("p%d", i)
+		if _, err := r.CreatePolicy(name, allowAll); err != nil {
+			t.Fatal(err)
+		}
+		err := r.AttachPolicy(name, c.ARN)
+		if i < 10 && err != nil {
+			t.Fatalf("policy %d: %v", i, err)
+		}
+		if i == 10 && !errors.Is(err, certauth.ErrLimitExceeded) {
+			t.Fatalf("an eleventh policy: %v", err)
+		}
+	}
+	if err := r.AttachPolicy("p3", c.ARN); err != nil {
+		t.Fatalf("attaching an attached policy again: %v", err)
 	}
 }
 

@@ -66,6 +66,7 @@ var (
 	errVersionsLimit         = &Exception{"VersionsLimitExceededException", http.StatusConflict}
 	errRegistrationCode      = &Exception{"RegistrationCodeValidationException", http.StatusBadRequest}
 	errVersionConflict       = &Exception{"VersionConflictException", http.StatusConflict}
+	errLimitExceeded         = &Exception{"LimitExceededException", http.StatusGone}
 )
 
 // writeAccountErr answers with the exception a certauth error maps to.
@@ -84,6 +85,7 @@ func writeAccountErr(w http.ResponseWriter, err error) {
 		{certauth.ErrVersionsLimit, errVersionsLimit},
 		{certauth.ErrRegistrationCode, errRegistrationCode},
 		{certauth.ErrVersionConflict, errVersionConflict},
+		{certauth.ErrLimitExceeded, errLimitExceeded},
 	} {
 		if errors.Is(err, m.err) {
 			writeError(w, m.ex, err.Error())
