@@ -277,6 +277,8 @@ func eventField(e iotlog.Event, k string) string {
 		return e.DisconnectReason
 	case "principalId":
 		return e.PrincipalID
+	case "retain":
+		return fmt.Sprint(e.Retain)
 	}
 	panic("unknown field " + k)
 }

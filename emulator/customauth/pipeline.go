@@ -42,7 +42,8 @@ type Request struct {
 	// ConnectionID goes to connectionMetadata.id; the same for a connection's refreshes.
 	// Authenticate generates one when it is empty.
 	ConnectionID string
-	// Protocols is ProtocolsMQTT, ProtocolsWSS or ProtocolsHTTPS.
+	// Protocols is ProtocolsMQTT, ProtocolsWSS or ProtocolsHTTPS for a device; for
+	// TestInvokeAuthorizer, the protocols of the contexts the call gave (possibly none).
 	Protocols []string
 	// ServerName is the TLS SNI; empty when none was sent.
 	ServerName string

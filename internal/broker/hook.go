@@ -117,7 +117,7 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 		pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
 	}
 	traceID := uuid.NewString()
-	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName}
+	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName, Retain: pk.FixedHeader.Retain}
 	if pk.FixedHeader.Qos > MaxQoS {
 		msg := "PUBLISH with QoS 2; AWS IoT supports QoS 0 and 1 only"
 		h.b.trace(s, traceID, "publish", msg, nil)
