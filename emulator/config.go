@@ -52,6 +52,8 @@ type Config struct {
 	// MQTT packet, so that a silent client cannot hold a socket (default 10 s each).
 	HandshakeTimeout   time.Duration `yaml:"handshakeTimeout"`
 	FirstPacketTimeout time.Duration `yaml:"firstPacketTimeout"`
+	// Inferred switches iotemu's reading where AWS's documentation is silent or conflicts.
+	Inferred Inferred `yaml:"inferred"`
 
 	// baseDir resolves relative paths of a config file.
 	baseDir string

@@ -141,6 +141,9 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Refused:          e.refused,
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		Logger:           opts.Logger,
+
+		AcceptHostWithoutSNI: cfg.Inferred.AcceptHostWithoutSNI,
+		IgnoreHostWithSNI:    cfg.Inferred.IgnoreHostWithSNI,
 	})
 	if err != nil {
 		return nil, err
@@ -322,6 +325,9 @@ func (e *Emulator) refused(r gateway.Refusal) {
 		data["host"] = r.Info.HTTP.Host
 	}
 	e.log.Trace(iotlog.Trace{TraceID: r.TraceID, Step: step, Message: r.Message, Data: data})
+	if e.cfg.Inferred.QuietWrongSNI {
+		return // AWS (inferred): switch inferred.quietWrongSNI, see Inferred
+	}
 	var details string
 	switch r.Code {
 	case gateway.RefuseWrongSNI:
