@@ -308,11 +308,16 @@ func (e *Emulator) Permissions(function string) ([]Permission, error) {
 	if err != nil {
 		return nil, err
 	}
+	return permissionsOf(sts), nil
+}
+
+// permissionsOf turns resource-policy statements into Permissions.
+func permissionsOf(sts []lambdarunner.Statement) []Permission {
 	perms := make([]Permission, 0, len(sts))
 	for _, st := range sts {
 		perms = append(perms, Permission{Sid: st.Sid, Effect: st.Effect, Principal: st.Principal, Action: st.Action, Condition: st.Condition})
 	}
-	return perms, nil
+	return perms
 }
 
 // refused logs a connection or HTTP request the gateway refused on one of AWS's rules.
@@ -413,9 +418,6 @@ func (e *Emulator) Advance(d time.Duration) error {
 	a.Advance(d)
 	return nil
 }
-
-// Config returns the configuration in force, defaults filled in.
-func (e *Emulator) Config() Config { return e.cfg }
 
 // Endpoint returns the data endpoint, PREFIX-ats.iot.REGION.amazonaws.com.
 func (e *Emulator) Endpoint() string {
