@@ -75,4 +75,3 @@ func TestInferredWrongSNIEvent(t *testing.T) {
 		traceMentions(t, emu, "is not this account's data endpoint")
 	}
 }
-
