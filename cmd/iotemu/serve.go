@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "YAML configuration `file` (default: the embedded default, see \"iotemu config\")")
 	dataDir := fs.String("data-dir", "", "`directory` for the CA and generated keys (default: dataDir from the config, else "+defaultDataDir()+")")
 	verbose := fs.Bool("v", false, "log the emulator's own diagnostics to stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*configPath, *dataDir)
@@ -68,7 +68,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := emu.WriteCAFile(caFile); err != nil {
 		return err
 	}
-	printBanner(stdout, emu, caFile)
+	source := "embedded default (iotemu config prints it)"
+	if *configPath != "" {
+		source = *configPath
+	}
+	printBanner(stdout, emu, source, caFile)
 	// The troubleshooting guide's "check the invocation metrics": on demand with SIGUSR1
 	// (kill -USR1 PID), and at exit.
 	usr1 := make(chan os.Signal, 1)
@@ -100,9 +104,10 @@ func printMetrics(w io.Writer, emu *emulator.Emulator) {
 }
 
 // printBanner tells a new user where everything is and gives commands that work as printed.
-func printBanner(w io.Writer, emu *emulator.Emulator, caFile string) {
+func printBanner(w io.Writer, emu *emulator.Emulator, source, caFile string) {
 	cfg := emu.Config()
 	fmt.Fprintf(w, "iotemu: AWS IoT Core custom authentication emulator\n")
+	fmt.Fprintf(w, "  configuration   %s\n", source)
 	fmt.Fprintf(w, "  account %s, region %s\n", cfg.AccountID, cfg.Region)
 	fmt.Fprintf(w, "  data endpoint   %s (legacy: %s)\n", emu.Endpoint(), emu.Endpoints()[1])
 	for _, p := range []struct {
