@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/internal/yamlpos"
 	"github.com/iotemu/iotemu/lambdarunner"
 )
 
@@ -183,13 +184,13 @@ const (
 )
 
 // ParseConfig decodes a YAML configuration strictly: an unknown key or a wrong type is an
-// error that names its line. name is used in messages and to resolve relative paths.
+// error that names its line; a syntax error names its line and column. name is used in messages and to resolve relative paths.
 func ParseConfig(name string, data []byte) (Config, error) {
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return Config{}, fmt.Errorf("config %w", yamlpos.Error(name, data, err))
 	}
 	if name != "" {
 		cfg.baseDir = filepath.Dir(name)
