@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -309,8 +310,12 @@ func (t *trace) verify(auth *Authorizer, src sources, token string) (bool, error
 	name, err := VerifySignature(keys, token, sig)
 	if err != nil {
 		// AWS: a signature that does not verify stops the request before the function runs.
-		return false, t.fail(failSignatureInvalid, StepSignature,
-			fmt.Sprintf("the signature from the %s does not verify: %v", from, err), data, err)
+		// Said once: "the signature from the MQTT username does not verify: none of the keys ...".
+		msg := fmt.Sprintf("the signature from the %s: %v", from, err)
+		if se, ok := errors.AsType[*SignatureError](err); ok {
+			msg = fmt.Sprintf("the signature from the %s %s: %s", from, strings.TrimPrefix(se.Kind.Error(), "signature "), se.Detail)
+		}
+		return false, t.fail(failSignatureInvalid, StepSignature, msg, data, err)
 	}
 	data["keyName"] = name
 	t.step(StepSignature, fmt.Sprintf("the signature from the %s verifies with key %q", from, name), data)
