@@ -329,3 +329,12 @@ func functionName(arn string) string {
 	}
 	return arn
 }
+
+// functionARN returns the ARN of a function given by its ARN or its bare name, as AWS's
+// DescribeAuthorizer shows it.
+func functionARN(v, region, account string) string {
+	if strings.HasPrefix(v, "arn:") {
+		return v
+	}
+	return "arn:aws:lambda:" + region + ":" + account + ":function:" + v
+}

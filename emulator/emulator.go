@@ -213,7 +213,7 @@ func (e *Emulator) setupRegistry() error {
 	for _, a := range e.cfg.Authorizers {
 		ca := &customauth.Authorizer{
 			Name:                 a.Name,
-			FunctionARN:          a.FunctionARN,
+			FunctionARN:          functionARN(a.FunctionARN, e.cfg.Region, e.cfg.AccountID),
 			TokenKeyName:         a.TokenKeyName,
 			SigningDisabled:      a.SigningDisabled,
 			Status:               customauth.Status(a.Status),

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/iotemu/iotemu/emulator/customauth"
 )
 
@@ -277,7 +279,8 @@ func (h *Handler) testInvokeAuthorizer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := customauth.Request{
-		Direct: []customauth.Param{{Key: customauth.ParamAuthorizerName, Value: name}},
+		ConnectionID: uuid.NewString(), // the event's connectionMetadata.id, and the trace's ID
+		Direct:       []customauth.Param{{Key: customauth.ParamAuthorizerName, Value: name}},
 	}
 	if a.TokenKeyName != "" {
 		req.Direct = append(req.Direct, customauth.Param{Key: a.TokenKeyName, Value: body.Token})
@@ -304,6 +307,12 @@ func (h *Handler) testInvokeAuthorizer(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := (&customauth.Authenticator{Registry: h.backend}).Authenticate(r.Context(), req)
 	var f *customauth.Failure
+	switch {
+	case res != nil:
+		h.backend.TestInvoked(req.ConnectionID, res.Steps)
+	case errors.As(err, &f):
+		h.backend.TestInvoked(req.ConnectionID, f.Steps)
+	}
 	switch {
 	case errors.As(err, &f) && f.Reason == customauth.ReasonNotAuthenticated:
 		writeJSON(w, http.StatusOK, map[string]any{"isAuthenticated": false, "policyDocuments": []string{}})
