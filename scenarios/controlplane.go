@@ -130,7 +130,7 @@ func (x *execution) callAPI(method, path string, body any) (string, map[string]a
 	return resp.Header.Get("x-amzn-ErrorType"), out, nil
 }
 
-func (s *describeAuthorizerStep) describe() string { return "describeAuthorizer " + s.Authorizer.name }
+func (s *describeAuthorizerStep) describe() string  { return "describeAuthorizer " + s.Authorizer.name }
 func (s *describeAuthorizerStep) refs() []reference { return nil } // naming an unknown one is a case
 
 func (s *describeAuthorizerStep) run(x *execution) outcome {
