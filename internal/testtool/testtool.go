@@ -45,12 +45,19 @@ func Require(t testing.TB, name string) string {
 	if p := Lookup(name); p != "" {
 		return p
 	}
+	Missing(t, name, "not on PATH or in $(go env GOPATH)/bin")
+	return ""
+}
+
+// Missing applies the rule to a tool that is not there (why says how it was looked for):
+// the test is skipped, or fails under IOTEMU_REQUIRE_ALL=1.
+func Missing(t testing.TB, name, why string) {
+	t.Helper()
 	if os.Getenv(RequireAllEnv) == "1" {
-		t.Fatalf("%s is not installed (on PATH or in $(go env GOPATH)/bin) and %s=1; .ci/run installs it", name, RequireAllEnv)
+		t.Fatalf("%s is not installed (%s) and %s=1; .ci/run installs it", name, why, RequireAllEnv)
 	}
 	skipped.Store(name, true)
-	t.Skipf("%s is not installed (on PATH or in $(go env GOPATH)/bin); %s", name, Install(name))
-	return ""
+	t.Skipf("%s is not installed (%s); %s", name, why, Install(name))
 }
 
 // installs says how to install each tool the tests use.
@@ -59,7 +66,7 @@ var installs = map[string]string{
 	"mosquitto_sub":  "apt-get install mosquitto-clients",
 	"curl":           "apt-get install curl",
 	"aws":            "apt-get install awscli",
-	"python3":        "apt-get install python3 python3-awscrt",
+	"python3-awscrt": "apt-get install python3-awscrt (AWS's C runtime for Python)",
 	"aws-lambda-rie": "bash .ci/install-tools (go install of AWS's Runtime Interface Emulator)",
 }
 
