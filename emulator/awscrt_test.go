@@ -75,4 +75,3 @@ func TestAWSCRTDevice(t *testing.T) {
 		}
 	})
 }
-
