@@ -66,9 +66,9 @@ type Listen struct {
 	MQTT443  string `yaml:"443"`
 	MQTT8883 string `yaml:"8883"`
 	HTTP8443 string `yaml:"8443"`
-	// Proxy is a SOCKS5 proxy that resolves every host name to this emulator, so that clients
-	// can connect by the real endpoint name (and send it as SNI) without DNS changes. Empty:
-	// no proxy.
+	// Proxy is a proxy (SOCKS5, and HTTP CONNECT on the same port) that resolves every host
+	// name to this emulator, so that clients can connect by the real endpoint name (and send
+	// it as SNI) without DNS changes. Empty: no proxy.
 	Proxy string `yaml:"proxy"`
 	// Admin serves the admin HTTP endpoint (health, clock, metrics). Keep it on loopback: it
 	// can move the emulator's clock. Empty: none.

@@ -462,7 +462,7 @@ func (e *Emulator) APIAddr() net.Addr {
 	return e.api.ln.Addr()
 }
 
-// ProxyAddr returns the SOCKS5 proxy's address, or nil when there is none.
+// ProxyAddr returns the proxy's address (SOCKS5 and HTTP CONNECT), or nil when there is none.
 func (e *Emulator) ProxyAddr() net.Addr {
 	if e.proxy == nil {
 		return nil

@@ -129,7 +129,7 @@ func printBanner(w io.Writer, emu *emulator.Emulator, source, caFile string) {
 	proxy := emu.ProxyAddr()
 	if proxy != nil {
 		proxy = hostView(proxy)
-		fmt.Fprintf(w, "  SOCKS5 proxy    %s (resolves every name to this emulator)\n", proxy)
+		fmt.Fprintf(w, "  proxy           %s (SOCKS5 or HTTP CONNECT: resolves every name to this emulator)\n", proxy)
 	}
 	cafile := caFile
 	copyCA := ""
