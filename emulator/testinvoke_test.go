@@ -1,19 +1,12 @@
 package emulator_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/iotemu/iotemu/emulator"
-	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 // tutorialAuthorizer is written like the function of AWS's custom-authentication tutorial:
@@ -63,40 +56,23 @@ func TestInvokeAuthorizerTutorialFunction(t *testing.T) {
 		{"mqtt context only", []string{"--mqtt-context", `{"clientId":"c1"}`}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out, errOut, err := awsCLI(t, emu, append(base, c.args...)...)
-			if c.effect == "" {
-				if err == nil || !strings.Contains(errOut, "InvalidResponseException") {
-					t.Fatalf("aws %v: %v\n%s%s; want InvalidResponseException", c.args, err, out, errOut)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("aws %v: %v\n%s", c.args, err, errOut)
-			}
 			var answer struct {
 				IsAuthenticated bool     `json:"isAuthenticated"`
 				PolicyDocuments []string `json:"policyDocuments"`
 			}
-			if err := json.Unmarshal([]byte(out), &answer); err != nil {
-				t.Fatalf("answer %s: %v", out, err)
+			err := awsCLI(t, emu, &answer, append(base, c.args...)...)
+			if c.effect == "" {
+				if err == nil || !strings.Contains(err.Error(), "InvalidResponseException") {
+					t.Fatalf("aws %v: %+v, %v; want InvalidResponseException", c.args, answer, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("aws %v: %v", c.args, err)
 			}
 			if !answer.IsAuthenticated || len(answer.PolicyDocuments) != 1 || !strings.Contains(answer.PolicyDocuments[0], `"Effect":"`+c.effect+`"`) {
-				t.Errorf("answer %s; want one policy with Effect %s", out, c.effect)
+				t.Errorf("answer %+v; want one policy with Effect %s", answer, c.effect)
 			}
 		})
 	}
-}
-
-// awsCLI runs the aws CLI against the emulator's control plane with dummy credentials and
-// returns its standard output and error.
-func awsCLI(t testing.TB, emu *emulator.Emulator, args ...string) (string, string, error) {
-	t.Helper()
-	bin := testtool.Require(t, "aws")
-	cmd := exec.Command(bin, append([]string{"--endpoint-url", "http://" + emu.APIAddr().String(), "--output", "json"}, args...)...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION="+region,
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return stdout.String(), stderr.String(), err
 }
