@@ -3,15 +3,12 @@ package emulator_test
 import (
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iotemu/iotemu/emulator"
 	"github.com/iotemu/iotemu/emulator/clock"
-	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 // TestAdminAndControlPlaneRefuseWebPages: the requests a web page can make a browser send
@@ -78,22 +75,14 @@ func TestAdminAndControlPlaneRefuseWebPages(t *testing.T) {
 		t.Errorf("curl -X POST on localhost: %d", got)
 	}
 
-	aws := testtool.Require(t, "aws")
 	port := emu.APIAddr().String()[strings.LastIndex(emu.APIAddr().String(), ":"):]
 	for _, endpoint := range []string{"http://localhost" + port, api} {
-		cli := func(args ...string) string {
-			t.Helper()
-			cmd := exec.Command(aws, append(args, "--endpoint-url", endpoint, "--region", region, "--output", "json")...)
-			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=y", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("aws %s --endpoint-url %s: %v\n%s", strings.Join(args, " "), endpoint, err, out)
-			}
-			return string(out)
+		if err := awsCLIAt(t, endpoint, nil, "iot", "set-default-authorizer", "--authorizer-name", authName); err != nil {
+			t.Fatalf("set-default-authorizer at %s: %v", endpoint, err)
 		}
-		cli("iot", "set-default-authorizer", "--authorizer-name", authName)
-		if out := cli("iot", "describe-default-authorizer"); !strings.Contains(out, `"authorizerName": "`+authName+`"`) {
-			t.Fatalf("describe-default-authorizer after set-default-authorizer: %s", out)
+		var got struct{ AuthorizerDescription struct{ AuthorizerName string } }
+		if err := awsCLIAt(t, endpoint, &got, "iot", "describe-default-authorizer"); err != nil || got.AuthorizerDescription.AuthorizerName != authName {
+			t.Fatalf("describe-default-authorizer at %s after set-default-authorizer: %+v %v", endpoint, got, err)
 		}
 	}
 }
