@@ -80,7 +80,9 @@ func TestAdminAndControlPlaneRefuseWebPages(t *testing.T) {
 		if err := awsCLIAt(t, endpoint, nil, "iot", "set-default-authorizer", "--authorizer-name", authName); err != nil {
 			t.Fatalf("set-default-authorizer at %s: %v", endpoint, err)
 		}
-		var got struct{ AuthorizerDescription struct{ AuthorizerName string } }
+		var got struct {
+			AuthorizerDescription struct{ AuthorizerName string }
+		}
 		if err := awsCLIAt(t, endpoint, &got, "iot", "describe-default-authorizer"); err != nil || got.AuthorizerDescription.AuthorizerName != authName {
 			t.Fatalf("describe-default-authorizer at %s after set-default-authorizer: %+v %v", endpoint, got, err)
 		}
