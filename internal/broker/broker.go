@@ -39,8 +39,13 @@ type Config struct {
 	FirstPacketTimeout time.Duration
 	// Clock runs the authorizer's refresh and disconnect timers and HTTP answer caching
 	// (default: the real clock).
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Clock clock.Clock
+	// OutboundQuotas applies AWS's per-connection quotas to what the broker sends each client:
+	// at most OutboundPublishRate publishes per second (more are dropped and logged as failed
+	// deliveries) and OutboundThroughput bytes per second (more is delayed). Off by default, so
+	// that tests and benchmarks are not throttled.
+	OutboundQuotas bool
+	Logger         *slog.Logger
 }
 
 // Broker serves authenticated MQTT connections.
@@ -69,8 +74,9 @@ func New(cfg Config) (*Broker, error) {
 	caps.MaximumSessionExpiryInterval = 604800 // AWS: persistent sessions last at most 7 days (default 1 h)
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
 	// mochi's default of 8192 pending writes is a 64 KiB channel buffer for every connection,
-	// idle or not: 256 keeps an idle connection small.
-	caps.MaximumClientWritesPending = 256
+	// idle or not. The connection's writer never blocks (connWriter), so the queue only covers
+	// the moment between a publisher and the writer goroutine.
+	caps.MaximumClientWritesPending = maxWritesPending
 	server := mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
 		InlineClient:             true,
@@ -104,17 +110,23 @@ func (b *Broker) Close() error {
 // authentication and the iot:Connect check, refuses the device as AWS would, or hands the
 // connection to mochi.
 func (b *Broker) ServeConn(c *gateway.Conn) {
-	defer c.Close()
 	s, raw := b.admit(c)
 	if s == nil {
+		c.Close()
 		return
 	}
-	c.SetValue(s)
 	c.Unread(raw)
+	var pace *pacer
+	if b.cfg.OutboundQuotas {
+		pace = &pacer{rate: OutboundThroughput}           // AWS: 512 KiB per second per connection, more delayed
+		s.rate = &rateLimiter{limit: OutboundPublishRate} // AWS: 100 publishes per second per connection
+	}
+	s.writer = newConnWriter(c, s, backlogHardLimit, pace)
+	defer s.writer.Close()
 	// The goroutine stays here for the connection's life. admit's frame (the decoded CONNECT,
 	// about 3 KB) is then off its stack, so the runtime can shrink an idle connection's stack
 	// from 32 KiB to 16 KiB.
-	_ = b.server.EstablishConnection(listenerID, c)
+	_ = b.server.EstablishConnection(listenerID, s.writer)
 }
 
 // admit reads CONNECT, runs custom authentication and the iot:Connect check, and returns the
