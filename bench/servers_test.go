@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -80,6 +81,9 @@ func authorize(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (ev
 				{Effect: "Allow", Action: []string{"iot:Connect"}, Resource: []string{arn("client/${iot:ClientId}")}},
 				{Effect: "Allow", Action: []string{"iot:Publish", "iot:Receive"}, Resource: []string{arn("topic/devices/${iot:ClientId}/*")}},
 				{Effect: "Allow", Action: []string{"iot:Subscribe"}, Resource: []string{arn("topicfilter/devices/${iot:ClientId}/*")}},
+				// The message-path benchmark's shared topics.
+				{Effect: "Allow", Action: []string{"iot:Publish", "iot:Receive"}, Resource: []string{arn("topic/bench/*")}},
+				{Effect: "Allow", Action: []string{"iot:Subscribe"}, Resource: []string{arn("topicfilter/bench/*")}},
 				{Effect: "Deny", Action: []string{"iot:Publish"}, Resource: []string{arn("topic/admin/*")}},
 			},
 		}},
@@ -125,11 +129,23 @@ var exampleAuthorizer = sync.OnceValues(func() (string, error) {
 // startWith starts an emulator whose one signed authorizer invokes fn.
 func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator) {
 	tb.Helper()
+	return startWithOptions(tb, fn, emulator.Options{})
+}
+
+// startWithLog starts the emulator of startEmulator with its text log written to w, as
+// `iotemu serve` writes it to standard output.
+func startWithLog(tb testing.TB, w io.Writer) (target, *emulator.Emulator) {
+	tb.Helper()
+	return startWithOptions(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize}, emulator.Options{Stdout: w})
+}
+
+func startWithOptions(tb testing.TB, fn emulator.Function, opts emulator.Options) (target, *emulator.Emulator) {
+	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&signingKey().PublicKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	emu := emulator.NewTest(tb, emulator.Config{
+	emu := emulator.NewTestWithOptions(tb, emulator.Config{
 		AccountID: account,
 		Region:    region,
 		Listen:    emulator.Listen{MQTT8883: "off", HTTP8443: "off"},
@@ -140,7 +156,7 @@ func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator)
 			TokenKeyName:           "token",
 			TokenSigningPublicKeys: map[string]string{"k1": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
 		}},
-	})
+	}, opts)
 	if emu.Endpoint() != serverName {
 		tb.Fatalf("emulator endpoint %s; the benchmark expects %s", emu.Endpoint(), serverName)
 	}
@@ -152,7 +168,8 @@ func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator)
 	}, emu
 }
 
-// startMochi starts bare mochi-mqtt: default options (logging discarded, as the emulator does),
+// startMochi starts bare mochi-mqtt: default options but the emulator's queue of 100 pending
+// writes per connection (logging discarded, as the emulator does),
 // a TLS listener with the same kind of certificate as the emulator's (ECDSA P-256 from the same
 // CA code, same chain, same SNI name) advertising ALPN mqtt, and the allow-all hook. The
 // username is the emulator's, so that both servers read the same CONNECT bytes.
@@ -166,7 +183,9 @@ func startMochi(tb testing.TB) (target, *emulator.Emulator) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler)})
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = 100 // the emulator's queue per connection
+	s := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler), Capabilities: caps})
 	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
 		tb.Fatal(err)
 	}
