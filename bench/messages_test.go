@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -170,7 +171,16 @@ func startMosquitto(tb testing.TB) (target, int, error) {
 	if err != nil {
 		return target{}, 0, err
 	}
-	dir := tb.TempDir()
+	// Readable by all: mosquitto started as root reads them as its own user. The key is a
+	// throwaway one for this run.
+	dir, err := os.MkdirTemp("", "iotemu-mosquitto-")
+	if err != nil {
+		return target{}, 0, err
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return target{}, 0, err
+	}
 	if err := writeKeyPair(dir, cert); err != nil {
 		return target{}, 0, err
 	}
@@ -183,10 +193,12 @@ func startMosquitto(tb testing.TB) (target, int, error) {
 	ln.Close()
 	conf := fmt.Sprintf("per_listener_settings false\nallow_anonymous true\nset_tcp_nodelay true\nlistener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n",
 		port, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
-	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o644); err != nil {
 		return target{}, 0, err
 	}
 	cmd := exec.Command(mosquittoPath, "-c", filepath.Join(dir, "mosquitto.conf"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return target{}, 0, err
 	}
@@ -199,7 +211,7 @@ func startMosquitto(tb testing.TB) (target, int, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return target{}, 0, fmt.Errorf("mosquitto does not listen on %s: %w", addr, err)
+			return target{}, 0, fmt.Errorf("mosquitto does not listen on %s: %w\n%s", addr, err, out.Bytes())
 		}
 	}
 	return target{Addr: addr, ServerName: serverName, CAPEM: string(ca.PEM()), Username: "bench"}, cmd.Process.Pid, nil
@@ -215,10 +227,10 @@ func writeKeyPair(dir string, cert tls.Certificate) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), chain, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), chain, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
+	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o644)
 }
 
 // pidCPU returns the CPU time (user and system) process pid has used.
