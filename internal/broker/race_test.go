@@ -69,7 +69,9 @@ func subscribeCode(t *testing.T, c *paho.Client, filter string) byte {
 // shows: as a SUBACK code, as a message received or missing, or as a Publish-Out failure.
 func TestSubscribeVerdictRace(t *testing.T) {
 	rounds := raceRounds(t)
-	arn := func(kind string) string { return fmt.Sprintf("arn:aws:iot:%s:%s:%s/race/x", pathRegion, pathAccount, kind) }
+	arn := func(kind string) string {
+		return fmt.Sprintf("arn:aws:iot:%s:%s:%s/race/x", pathRegion, pathAccount, kind)
+	}
 	deny := func(action, resource string) string {
 		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"},` +
 			`{"Effect":"Deny","Action":"` + action + `","Resource":"` + resource + `"}]}`
