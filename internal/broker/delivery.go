@@ -57,7 +57,7 @@ func (b *Broker) deliveryFailure(s *Session, topic, reason, details string) {
 func (b *Broker) admitDelivery(s *Session, topic string) bool {
 	// AWS: iot:Receive is checked for every message sent to the client, retained ones
 	// included, so a policy that loses Receive stops delivery on an existing subscription.
-	if d, fresh := s.receiveDecision(b, topic); !d.Allowed {
+	if d, fresh := s.decide(b, policy.Receive, topic); !d.Allowed {
 		traceID := uuid.NewString()
 		b.decision(s, traceID, "receive", d)
 		b.event(s, iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusFailure, Reason: iotlog.ReasonAuthorizationFailure, Details: detailsAuthorizationFailure})
@@ -76,33 +76,37 @@ func (b *Broker) admitDelivery(s *Session, topic string) bool {
 	return true
 }
 
-// receiveCache keeps a session's iot:Receive decisions per topic for the policy in force:
-// a policy's answer depends only on the topic, as the connection's variables are fixed when it
-// is compiled.
-type receiveCache struct {
+// decisionCache keeps a session's iot:Publish, iot:RetainPublish and iot:Receive decisions
+// per topic for the policy in force: a policy's answer depends only on the action and the
+// topic, as the connection's variables and conditions are fixed when it is compiled.
+type decisionCache struct {
 	mu     sync.Mutex
 	policy *policy.Policy
-	m      map[string]policy.Decision
+	m      map[decisionKey]policy.Decision
 }
 
-// maxCachedTopics bounds a session's receive cache; a full cache starts over.
-const maxCachedTopics = 256
+type decisionKey struct{ action, topic string }
 
-// receiveDecision returns the iot:Receive decision for topic under the policy in force, and
-// whether it was evaluated now rather than taken from the cache.
-func (s *Session) receiveDecision(b *Broker, topic string) (policy.Decision, bool) {
+// maxCachedDecisions bounds a session's decision cache; a full cache starts over.
+const maxCachedDecisions = 256
+
+// decide returns the decision on action for topic under the policy in force, and whether it
+// was evaluated now rather than taken from the cache. Callers trace a decision when it is
+// fresh or a denial, not for every message.
+func (s *Session) decide(b *Broker, action, topic string) (policy.Decision, bool) {
 	p := s.Policy()
-	c := &s.receive
+	c := &s.decisions
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.policy != p || len(c.m) >= maxCachedTopics {
-		c.policy, c.m = p, make(map[string]policy.Decision)
+	if c.policy != p || len(c.m) >= maxCachedDecisions {
+		c.policy, c.m = p, make(map[decisionKey]policy.Decision)
 	}
-	if d, ok := c.m[topic]; ok {
+	k := decisionKey{action, topic}
+	if d, ok := c.m[k]; ok {
 		return d, false
 	}
-	d := p.Evaluate(policy.Receive, policy.TopicARN(b.cfg.Region, b.cfg.AccountID, topic))
-	c.m[topic] = d
+	d := p.Evaluate(action, policy.TopicARN(b.cfg.Region, b.cfg.AccountID, topic))
+	c.m[k] = d
 	return d, true
 }
 

@@ -146,16 +146,18 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	return pk, nil
 }
 
-// mayPublish checks the session's policy for a publish to topic (MQTT or HTTPS), tracing each
-// decision.
+// mayPublish checks the session's policy for a publish to topic (MQTT or HTTPS), tracing a
+// decision the first time it is made for the topic under the policy, and every denial.
 func (b *Broker) mayPublish(s *Session, traceID, topic string, retain bool) bool {
-	resource := policy.TopicARN(b.cfg.Region, b.cfg.AccountID, topic)
-	p := s.Policy()
-	d := p.Evaluate(policy.Publish, resource) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
-	b.decision(s, traceID, "publish", d)
-	if d.Allowed && retain {
-		d = p.Evaluate(policy.RetainPublish, resource) // AWS: RETAIN also needs iot:RetainPublish
+	d, fresh := s.decide(b, policy.Publish, topic) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
+	if fresh || !d.Allowed {
 		b.decision(s, traceID, "publish", d)
+	}
+	if d.Allowed && retain {
+		d, fresh = s.decide(b, policy.RetainPublish, topic) // AWS: RETAIN also needs iot:RetainPublish
+		if fresh || !d.Allowed {
+			b.decision(s, traceID, "publish", d)
+		}
 	}
 	return d.Allowed
 }

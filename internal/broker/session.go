@@ -39,11 +39,11 @@ type Session struct {
 	publishAllowed bool
 
 	// The connection's writer (nil for HTTPS), its publish rate when AWS's quotas are
-	// emulated, the receive decisions in force and the deliveries being written.
-	writer  *connWriter
-	rate    *rateLimiter
-	receive receiveCache
-	out     outbox
+	// emulated, the policy decisions in force and the deliveries being written.
+	writer    *connWriter
+	rate      *rateLimiter
+	decisions decisionCache
+	out       outbox
 
 	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
 	pendingSubs atomic.Pointer[[]subVerdict]
