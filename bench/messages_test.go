@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || darwin
 
 package bench
 
@@ -16,9 +16,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/iotemu/iotemu/emulator"
 	"github.com/iotemu/iotemu/internal/certs"
 )
 
@@ -56,40 +58,36 @@ func TestMessagePath(t *testing.T) {
 		rounds = 3
 	}
 	d := 2 * time.Second
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer devnull.Close()
-	emu, _ := startWithLog(t, devnull)
-	mochi, _ := startMochi(t)
-	sides := []struct {
+	type side struct {
 		name string
 		t    target
-		cpu  func() time.Duration
-	}{{"emulator", emu, processCPU}, {"mochi", mochi, processCPU}}
-	if mq, pid, err := startMosquitto(t); err != nil {
-		t.Logf("mosquitto left out: %v", err)
-	} else {
-		sides = append(sides, struct {
-			name string
-			t    target
-			cpu  func() time.Duration
-		}{"mosquitto", mq, func() time.Duration { return pidCPU(pid) }})
 	}
-
+	var sides []side
+	for _, s := range servers {
+		if s.name == "executable" { // the emulator's message path, with another authorizer
+			continue
+		}
+		if s.name == "mosquitto" {
+			if _, err := os.Stat(mosquittoPath); err != nil {
+				t.Logf("mosquitto left out: %v", err)
+				continue
+			}
+		}
+		tg, _ := s.start(t)
+		sides = append(sides, side{s.name, tg})
+	}
 	type key struct{ c, side string }
 	results := map[key][]pubsubResult{}
 	cpus := map[key][]float64{}
 	for r := 1; r <= rounds; r++ {
 		for _, pc := range messageCases(d) {
 			for _, side := range sides {
-				before := side.cpu()
+				before := serverCPU(side.t)
 				res, err := runCase(t, side.t, pc)
 				if err != nil {
 					t.Fatalf("%s %s: %v", side.name, pc.Name, err)
 				}
-				cpu := side.cpu() - before
+				cpu := serverCPU(side.t) - before
 				perDelivery := float64(cpu.Microseconds()) / float64(max(res.Delivered, 1))
 				k := key{pc.Name, side.name}
 				results[k] = append(results[k], res)
@@ -156,51 +154,75 @@ func runCase(tb testing.TB, t target, pc pubsubCase) (pubsubResult, error) {
 	return res, json.Unmarshal([]byte(line), &res)
 }
 
+// startMosquittoServer is startMosquitto for the servers list: it skips where mosquitto is not
+// installed.
+func startMosquittoServer(tb testing.TB) (target, *emulator.Emulator) {
+	tb.Helper()
+	tg, err := startMosquitto(tb)
+	if err != nil {
+		tb.Skipf("mosquitto: %v", err)
+	}
+	return tg, nil
+}
+
+// externalPIDs maps the address of a server running in its own process (mosquitto) to its
+// process ID, so that its CPU time and memory are read from that process.
+var externalPIDs sync.Map
+
+// serverCPU returns the CPU time used so far by the server behind t: this process for the
+// servers it runs, the server's own process for mosquitto.
+func serverCPU(t target) time.Duration {
+	if pid, ok := externalPIDs.Load(t.Addr); ok {
+		return pidCPU(pid.(int))
+	}
+	return processCPU()
+}
+
 // startMosquitto starts Debian's mosquitto with a TLS listener on a free loopback port, a
 // certificate from the same CA code as the other two servers, TCP_NODELAY (off by default in
 // mosquitto) and anonymous access.
-func startMosquitto(tb testing.TB) (target, int, error) {
+func startMosquitto(tb testing.TB) (target, error) {
 	if _, err := os.Stat(mosquittoPath); err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	ca, err := certs.NewCA()
 	if err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	cert, err := ca.Issue([]string{serverName}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	// Readable by all: mosquitto started as root reads them as its own user. The key is a
 	// throwaway one for this run.
 	dir, err := os.MkdirTemp("", "iotemu-mosquitto-")
 	if err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	if err := writeKeyPair(dir, cert); err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	// mosquitto cannot listen on port 0: take a free port and give it back.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	conf := fmt.Sprintf("per_listener_settings false\nallow_anonymous true\nset_tcp_nodelay true\nlistener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n",
 		port, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
 	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o644); err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	cmd := exec.Command(mosquittoPath, "-c", filepath.Join(dir, "mosquitto.conf"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return target{}, 0, err
+		return target{}, err
 	}
 	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -211,10 +233,11 @@ func startMosquitto(tb testing.TB) (target, int, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return target{}, 0, fmt.Errorf("mosquitto does not listen on %s: %w\n%s", addr, err, out.Bytes())
+			return target{}, fmt.Errorf("mosquitto does not listen on %s: %w\n%s", addr, err, out.Bytes())
 		}
 	}
-	return target{Addr: addr, ServerName: serverName, CAPEM: string(ca.PEM()), Username: "bench"}, cmd.Process.Pid, nil
+	externalPIDs.Store(addr, cmd.Process.Pid)
+	return target{Addr: addr, ServerName: serverName, CAPEM: string(ca.PEM()), Username: "bench"}, nil
 }
 
 // writeKeyPair writes cert's chain and key as cert.pem and key.pem in dir.
@@ -231,6 +254,26 @@ func writeKeyPair(dir string, cert tls.Certificate) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o644)
+}
+
+// pidRSS returns the resident memory of process pid (0: this process), in bytes; 0 where
+// /proc is not available.
+func pidRSS(pid int) uint64 {
+	path := "/proc/self/status"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // pidCPU returns the CPU time (user and system) process pid has used.

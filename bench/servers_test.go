@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -47,12 +46,14 @@ type server struct {
 }
 
 // servers are the sides of every comparison: the emulator with an in-process authorizer, bare
-// mochi (the baseline for the emulator), and the emulator with the example authorizer as an
-// executable behind its Runtime API (compared with the in-process kind).
+// mochi (the baseline for the emulator), the emulator with the example authorizer as an
+// executable behind its Runtime API (compared with the in-process kind), and Debian's
+// mosquitto with TLS (skipped where it is not installed).
 var servers = []server{
 	{"emulator", startEmulator},
 	{"mochi", startMochi},
 	{"executable", startExecutable},
+	{"mosquitto", startMosquittoServer},
 }
 
 // signingKey is the token signing key pair; RSA key generation is slow, so one per binary.
@@ -93,10 +94,16 @@ func authorize(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (ev
 }
 
 // startEmulator starts an emulator with one signed custom authorizer backed by an in-process
-// function, and returns how to connect to it through that authorizer.
+// function, and returns how to connect to it through that authorizer. Its text log is on, as
+// `iotemu serve` runs it, and written to the null device.
 func startEmulator(tb testing.TB) (target, *emulator.Emulator) {
 	tb.Helper()
-	return startWith(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize})
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { devnull.Close() })
+	return startWithOptions(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize}, emulator.Options{Stdout: devnull})
 }
 
 // startExecutable is startEmulator with examples/authorizer built and run as an executable.
@@ -132,13 +139,7 @@ func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator)
 	return startWithOptions(tb, fn, emulator.Options{})
 }
 
-// startWithLog starts the emulator of startEmulator with its text log written to w, as
-// `iotemu serve` writes it to standard output.
-func startWithLog(tb testing.TB, w io.Writer) (target, *emulator.Emulator) {
-	tb.Helper()
-	return startWithOptions(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize}, emulator.Options{Stdout: w})
-}
-
+// startWithOptions starts an emulator whose one signed authorizer invokes fn, with opts.
 func startWithOptions(tb testing.TB, fn emulator.Function, opts emulator.Options) (target, *emulator.Emulator) {
 	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&signingKey().PublicKey)
