@@ -126,6 +126,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Auth:               &customauth.Authenticator{Registry: e.registry},
 		Log:                e.log,
 		FirstPacketTimeout: cfg.FirstPacketTimeout,
+		OutboundQuotas:     cfg.OutboundQuotas,
 		Clock:              opts.Clock,
 		Logger:             opts.Logger,
 	})

@@ -231,3 +231,21 @@ func TestOverloadLoggedDeliveriesEqualReceived(t *testing.T) {
 	}
 	t.Logf("%d published, %d delivered and logged, %d dropped and logged as failed", publishers*each, sum(success), sum(failure))
 }
+
+// With AWS's quotas emulated, a connection is sent at most OutboundPublishRate messages in
+// any one-second window.
+func TestOutboundPublishRate(t *testing.T) {
+	r := rateLimiter{limit: OutboundPublishRate}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range OutboundPublishRate {
+		if !r.allow(t0.Add(time.Duration(i) * time.Millisecond)) {
+			t.Fatalf("message %d refused within the quota", i+1)
+		}
+	}
+	if r.allow(t0.Add(999 * time.Millisecond)) {
+		t.Fatalf("message %d in one second allowed", OutboundPublishRate+1)
+	}
+	if !r.allow(t0.Add(time.Second)) {
+		t.Fatal("the next second's first message refused")
+	}
+}
