@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,6 +54,7 @@ type Broker struct {
 	cfg      Config
 	server   *mqtt.Server
 	versions versions
+	docs     documentCache
 }
 
 // New creates a Broker with AWS IoT's capabilities and starts mochi's event loop.
@@ -204,7 +206,7 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 		return nil, nil, false
 	}
 	b.steps(s, traceID, res.Steps)
-	docs, err := parseDocuments(res.PolicyDocuments)
+	docs, err := b.docs.parse(res.PolicyDocuments)
 	if err != nil {
 		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
 		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
@@ -237,12 +239,37 @@ func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, wil
 	}
 }
 
-func parseDocuments(texts []string) ([]*policy.Document, error) {
+// documentCache shares parsed policy documents among connections: an authorizer usually
+// returns the same text to many devices (with policy variables), and a parsed document is
+// read-only, so each connection's compiled policy can point at one copy.
+type documentCache struct {
+	mu sync.Mutex
+	m  map[string]*policy.Document // by index and text
+}
+
+// maxCachedDocuments bounds the cache; a full cache starts over.
+const maxCachedDocuments = 256
+
+// parse parses the authorizer's policy documents, reusing those parsed before.
+func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 	docs := make([]*policy.Document, 0, len(texts))
 	for i, t := range texts {
-		d, err := policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t))
-		if err != nil {
-			return nil, err
+		name := fmt.Sprintf("policyDocuments[%d]", i)
+		key := name + "\x00" + t
+		c.mu.Lock()
+		d, ok := c.m[key]
+		c.mu.Unlock()
+		if !ok {
+			var err error
+			if d, err = policy.Parse(name, []byte(t)); err != nil {
+				return nil, err
+			}
+			c.mu.Lock()
+			if c.m == nil || len(c.m) >= maxCachedDocuments {
+				c.m = make(map[string]*policy.Document)
+			}
+			c.m[key] = d
+			c.mu.Unlock()
 		}
 		docs = append(docs, d)
 	}
