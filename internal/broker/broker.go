@@ -4,6 +4,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -159,7 +160,7 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		HasUsername:  pk.Connect.UsernameFlag,
 		Username:     string(pk.Connect.Username),
 		HasPassword:  pk.Connect.PasswordFlag,
-		Password:     pk.Connect.Password,
+		Password:     bytes.Clone(pk.Connect.Password), // kept for refreshes: never the CONNECT's buffer
 		ClientID:     s.ClientID,
 	}
 	if h := c.Info.HTTP; h != nil {
