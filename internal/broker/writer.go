@@ -51,10 +51,12 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if len(w.buf)+len(p) > w.hardLimit {
-		w.err = errBacklogExceeded
+	if w.pending()+len(p) > w.hardLimit {
+		// The drain goroutine runs (the backlog is not empty): end its write now; it closes
+		// the connection once it returns.
+		w.err, w.closing, w.deadline = errBacklogExceeded, true, time.Now()
 		w.s.setCloseReason(iotlog.DisconnectClientError)
-		go w.Conn.Close() // never under the lock: Close may wait for the socket
+		_ = w.Conn.SetWriteDeadline(w.deadline)
 		return 0, w.err
 	}
 	w.buf = append(w.buf, p...)
@@ -93,6 +95,7 @@ func (w *connWriter) drain() {
 		w.backlog.Add(-int64(len(out)))
 		if err != nil {
 			w.mu.Lock()
+			w.backlog.Add(-int64(len(w.buf)))
 			w.err, w.buf = err, nil
 			w.mu.Unlock()
 			w.Conn.Close() // the reader sees the socket closed and mochi ends the session
