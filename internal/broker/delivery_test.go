@@ -153,7 +153,9 @@ func TestStuckSubscriberDoesNotStallPublisher(t *testing.T) {
 	pub := pahoClient(t, addr, "publisher", 0, nil)
 	const n = 300
 	payload := strings.Repeat("x", 32<<10) // 300 × 32 KiB: far more than the socket and the backlog hold
+	var longest time.Duration // reported, not asserted
 	for i := range n {
+		start := time.Now()
 		tok := pub.Publish(fmt.Sprintf("stuck/%d", i), 1, false, payload)
 		// Not a timing assertion: a stalled publisher waits for the subscriber's keep-alive
 		// (30 minutes here), so a bound this loose only turns a hang into a failure.
@@ -163,7 +165,9 @@ func TestStuckSubscriberDoesNotStallPublisher(t *testing.T) {
 		if err := tok.Error(); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
+		longest = max(longest, time.Since(start))
 	}
+	t.Logf("longest wait for a PUBACK beside the stuck subscriber: %s", longest)
 	success, failure, reasons := waitOutEvents(t, mem, "stuck", n)
 	if len(failure) == 0 {
 		t.Fatalf("no failed delivery logged for the stuck subscriber (%d successes)", len(success))
