@@ -153,7 +153,7 @@ func TestStuckSubscriberDoesNotStallPublisher(t *testing.T) {
 	pub := pahoClient(t, addr, "publisher", 0, nil)
 	const n = 300
 	payload := strings.Repeat("x", 32<<10) // 300 × 32 KiB: far more than the socket and the backlog hold
-	var longest time.Duration // reported, not asserted
+	var longest time.Duration              // reported, not asserted
 	for i := range n {
 		start := time.Now()
 		tok := pub.Publish(fmt.Sprintf("stuck/%d", i), 1, false, payload)
