@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,11 +37,20 @@ func (f authFunc) Authenticate(_ context.Context, req customauth.Request) (*cust
 	return f(req)
 }
 
-// outcomeBroker runs a Broker with auth on a virtual clock behind a loopback listener and
-// returns the listener's address. Connections reach it as the gateway hands them over.
+// outcomeBroker runs a Broker with auth on clk behind a loopback listener and returns the
+// listener's address.
 func outcomeBroker(t *testing.T, auth Authenticator, clk clock.Clock) string {
 	t.Helper()
-	b, err := New(Config{Region: "us-east-1", AccountID: "123456789012", Auth: auth, Clock: clk, Log: iotlog.New(iotlog.NewMemoryLimit(1000))})
+	_, addr := serveBroker(t, Config{Region: "us-east-1", AccountID: "123456789012", Auth: auth, Clock: clk, Log: iotlog.New(iotlog.NewMemoryLimit(1000))})
+	return addr
+}
+
+// serveBroker runs a Broker with cfg behind a loopback listener on port 0 and returns it
+// with the listener's address. The gateway's TLS is not what the package's tests are about:
+// connections reach the broker as the gateway hands them over, on the 443 role with ALPN mqtt.
+func serveBroker(t *testing.T, cfg Config) (*Broker, string) {
+	t.Helper()
+	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +65,9 @@ func outcomeBroker(t *testing.T, auth Authenticator, clk clock.Clock) string {
 			if err != nil {
 				return
 			}
-			wg.Go(func() {
-				b.ServeConn(&gateway.Conn{Conn: c, Info: gateway.ConnInfo{Role: gateway.Role443, ALPN: gateway.ALPNMQTT}})
-			})
+			remote := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+			info := gateway.ConnInfo{Role: gateway.Role443, ALPN: gateway.ALPNMQTT, Remote: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())}
+			wg.Go(func() { b.ServeConn(&gateway.Conn{Conn: c, Info: info}) })
 		}
 	})
 	t.Cleanup(func() {
@@ -65,7 +75,7 @@ func outcomeBroker(t *testing.T, auth Authenticator, clk clock.Clock) string {
 		b.Close()
 		wg.Wait()
 	})
-	return ln.Addr().String()
+	return b, ln.Addr().String()
 }
 
 // rawClient speaks MQTT packet by packet, so that a test sees exactly what the broker sends,
