@@ -81,6 +81,9 @@ func (probe) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return []byte(`"` + strings.Repeat("a", req.Bytes) + `"`), nil
 	case "sleep":
 		fmt.Println("probe: sleeping")
+		if req.Path != "" {
+			_ = os.WriteFile(req.Path, nil, 0o644) // tells the test the line above was written
+		}
 		time.Sleep(time.Duration(req.MS) * time.Millisecond)
 	case "hold":
 		fmt.Println("probe: holding")
