@@ -12,6 +12,7 @@
 package emulator
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -58,9 +59,9 @@ type Options struct {
 	// the real clock; a *clock.Virtual (tests) or *clock.Adjustable (a running server) lets
 	// Advance and the admin endpoint move it forward.
 	Clock clock.Clock
-	// LogLimit keeps only about the newest LogLimit events and traces in memory (Logs); 0
-	// keeps everything, as tests want.
-	LogLimit int
+	// LogMemoryBytes bounds the in-memory log (Logs) in bytes: the newest records are kept
+	// (see iotlog.Memory); 0 means iotlog.DefaultMemoryBytes.
+	LogMemoryBytes int64
 }
 
 // Emulator is a running emulated data endpoint.
@@ -96,7 +97,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
-	e := &Emulator{cfg: cfg, logger: opts.Logger, clock: opts.Clock, memory: iotlog.NewMemoryLimit(opts.LogLimit)}
+	e := &Emulator{cfg: cfg, logger: opts.Logger, clock: opts.Clock, memory: iotlog.NewMemoryBytes(opts.LogMemoryBytes)}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -175,7 +176,7 @@ func (e *Emulator) setupLog(stdout io.Writer) error {
 	if stdout != nil {
 		switch e.cfg.Log.Format {
 		case "", "text":
-			sinks = append(sinks, iotlog.NewTextSink(stdout))
+			sinks = append(sinks, iotlog.NewTextSink(stdout, e.cfg.Log.Verbose))
 		case "json":
 			sinks = append(sinks, iotlog.NewJSONSink(stdout))
 		}
@@ -188,7 +189,11 @@ func (e *Emulator) setupLog(stdout io.Writer) error {
 		e.closers = append(e.closers, f)
 		sinks = append(sinks, f)
 	}
-	e.log = iotlog.New(sinks...)
+	levels, err := e.cfg.Log.levels()
+	if err != nil {
+		return err
+	}
+	e.log = iotlog.NewWithOptions(iotlog.Options{Levels: levels}, sinks...)
 	return nil
 }
 
@@ -346,7 +351,7 @@ func (e *Emulator) refused(r gateway.Refusal) {
 		Details:            details,
 		AuthenticationType: iotlog.AuthenticationTypeCustomAuth,
 		ServerName:         r.Info.ServerName,
-	})
+	}, &iotlog.Who{SourceIP: addr})
 }
 
 // path resolves a path from the configuration file's directory.
@@ -384,6 +389,7 @@ func (e *Emulator) close() error {
 	if e.registry != nil {
 		errs = append(errs, e.registry.close())
 	}
+	e.log.Close() // after everything that logs, before the files it writes
 	for _, c := range slices.Backward(e.closers) {
 		errs = append(errs, c.Close())
 	}
@@ -476,8 +482,26 @@ func (e *Emulator) ClientTLSConfig() *tls.Config {
 	}
 }
 
-// Logs returns the in-memory log: every AWS event and decision trace since start.
-func (e *Emulator) Logs() *iotlog.Memory { return e.memory }
+// Logs returns the in-memory log: the newest AWS events, decision traces and function log
+// lines, within Options.LogMemoryBytes. It first waits until every record logged before the
+// call has reached it (the log is written off the devices' goroutines), so a test that
+// reads it after an action sees that action's records.
+func (e *Emulator) Logs() *iotlog.Memory {
+	_ = e.log.Flush(context.Background())
+	return e.memory
+}
+
+// LogStats returns the log pipeline's counters: records accepted, and records dropped
+// because its queue was full (a device is never made to wait for the log).
+func (e *Emulator) LogStats() iotlog.Stats { return e.log.Stats() }
+
+// LogLevels returns AWS IoT's v2 logging configuration in force.
+func (e *Emulator) LogLevels() iotlog.Levels { return e.log.Levels() }
+
+// SetLogLevels replaces AWS IoT's v2 logging configuration (the default level, disableAllLogs
+// and the resource-specific levels), as SetV2LoggingOptions and SetV2LoggingLevel do; it
+// applies to events from now on.
+func (e *Emulator) SetLogLevels(l iotlog.Levels) { e.log.SetLevels(l) }
 
 // SigningKey returns the private half of a "generated:NAME" token signing key, to sign tokens
 // as a device would.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -76,7 +75,7 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
-		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
+		h.b.event(s, iotlog.Event{TraceID: iotlog.NewTraceID(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
 		h.b.lifecycleConnected(s)
 	}
 }
@@ -104,7 +103,7 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 		// when it drops a session's subscriptions at disconnect, which AWS does not log.)
 		filters := make([]string, 0, len(pk.Filters))
 		for _, f := range pk.Filters {
-			h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
+			h.b.event(s, iotlog.Event{TraceID: iotlog.NewTraceID(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
 			filters = append(filters, f.Filter)
 		}
 		h.b.lifecycleSubscription(s, "unsubscribed", filters)
@@ -116,7 +115,7 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	if pk.Properties.TopicAliasFlag && pk.Properties.TopicAlias > 0 {
 		pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
 	}
-	traceID := uuid.NewString()
+	traceID := iotlog.NewTraceID()
 	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName}
 	if pk.FixedHeader.Qos > MaxQoS {
 		msg := "PUBLISH with QoS 2; AWS IoT supports QoS 0 and 1 only"
@@ -166,7 +165,7 @@ func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) err
 	denied, overQuota := false, false
 	total := cl.State.Subscriptions.Len()
 	for i, sub := range pk.Filters {
-		traceID := uuid.NewString()
+		traceID := iotlog.NewTraceID()
 		ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventSubscribe, TopicName: sub.Filter}
 		if err := CheckTopic(sub.Filter); err != nil {
 			h.b.trace(s, traceID, "subscribe", err.Error(), nil)
@@ -246,7 +245,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	}
 	// A delivery: AWS checks iot:Receive for every message sent to the client, retained ones
 	// included, so a policy that loses Receive stops delivery on an existing subscription.
-	traceID := uuid.NewString()
+	traceID := iotlog.NewTraceID()
 	d := s.Policy().Evaluate(policy.Receive, policy.TopicARN(h.b.cfg.Region, h.b.cfg.AccountID, topic))
 	h.b.decision(s, traceID, "receive", d)
 	ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusSuccess}
@@ -293,8 +292,8 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	if err != nil {
 		msg += " (" + err.Error() + ")"
 	}
-	h.b.trace(s, uuid.NewString(), "disconnect", msg, nil)
-	h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
+	h.b.trace(s, iotlog.NewTraceID(), "disconnect", msg, nil)
+	h.b.event(s, iotlog.Event{TraceID: iotlog.NewTraceID(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
 	h.b.lifecycleDisconnected(s, reason)
 }
 
