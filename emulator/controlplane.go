@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"github.com/iotemu/iotemu/emulator/iotlog"
+
 	"errors"
 	"fmt"
 
@@ -118,3 +120,9 @@ func apiError(err error) error {
 	}
 	return fmt.Errorf("%w: %s", ex, err.Error())
 }
+
+// LogLevels implements controlplane.Logging.
+func (b apiBackend) LogLevels() iotlog.Levels { return b.e.LogLevels() }
+
+// UpdateLogLevels implements controlplane.Logging.
+func (b apiBackend) UpdateLogLevels(update func(*iotlog.Levels)) { b.e.log.UpdateLevels(update) }

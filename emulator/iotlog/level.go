@@ -171,13 +171,16 @@ func (t *levelTable) verbosity(w *Who) Level {
 	return best
 }
 
-// sortedTargets lists the resource-specific levels in a stable order.
-func (t *levelTable) sortedTargets() []TargetLevel {
-	out := make([]TargetLevel, 0, len(t.cfg.Targets))
-	for _, k := range slices.SortedFunc(maps.Keys(t.cfg.Targets), func(a, b Target) int {
-		return strings.Compare(string(a.Type)+"\x00"+a.Name, string(b.Type)+"\x00"+b.Name)
+// SortTargets lists resource-specific levels sorted by target type, then name.
+func SortTargets(targets map[Target]Level) []TargetLevel {
+	out := make([]TargetLevel, 0, len(targets))
+	for _, k := range slices.SortedFunc(maps.Keys(targets), func(a, b Target) int {
+		if c := strings.Compare(string(a.Type), string(b.Type)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
 	}) {
-		out = append(out, TargetLevel{Target: k, Level: t.cfg.Targets[k]})
+		out = append(out, TargetLevel{Target: k, Level: targets[k]})
 	}
 	return out
 }

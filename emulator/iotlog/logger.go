@@ -3,6 +3,7 @@ package iotlog
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -163,21 +164,9 @@ func (l *Logger) UpdateLevels(update func(*Levels)) {
 
 // Levels returns the logging levels in force; Targets is a copy.
 func (l *Logger) Levels() Levels {
-	t := l.levels.Load()
-	cfg := t.cfg
-	cfg.Targets = nil
-	for _, tl := range t.sortedTargets() {
-		if cfg.Targets == nil {
-			cfg.Targets = make(map[Target]Level)
-		}
-		cfg.Targets[tl.Target] = tl.Level
-	}
+	cfg := l.levels.Load().cfg
+	cfg.Targets = maps.Clone(cfg.Targets)
 	return cfg
-}
-
-// TargetLevels lists the resource-specific levels, sorted by type and name.
-func (l *Logger) TargetLevels() []TargetLevel {
-	return l.levels.Load().sortedTargets()
 }
 
 // Enabled reports whether an event with the given status (StatusSuccess or StatusFailure)
