@@ -191,7 +191,7 @@ func TestLoggingLevelsAWSCLI(t *testing.T) {
 	var list struct {
 		LogTargetConfigurations []struct {
 			LogTarget struct{ TargetType, TargetName string } `json:"logTarget"`
-			LogLevel  string                                   `json:"logLevel"`
+			LogLevel  string                                  `json:"logLevel"`
 		} `json:"logTargetConfigurations"`
 	}
 	if err := json.Unmarshal([]byte(awsCLI("list-v2-logging-levels", "--target-type", "CLIENT_ID")), &list); err != nil ||
