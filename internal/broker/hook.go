@@ -75,7 +75,7 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
-		h.b.event(s, iotlog.Event{TraceID: iotlog.NewTraceID(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
+		h.b.event(s, iotlog.Event{TraceID: s.connectTraceID, EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
 		h.b.lifecycleConnected(s)
 	}
 }

@@ -41,6 +41,9 @@ type Session struct {
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
 
+	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event.
+	connectTraceID string
+
 	mu          sync.Mutex
 	pendingSubs []subVerdict  // SUBSCRIBE verdicts waiting for OnACLCheck(write=false)
 	subOrder    []subVerdict  // all verdicts of that SUBSCRIBE, in filter order
