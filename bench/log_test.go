@@ -4,9 +4,6 @@ package bench
 
 import (
 	"io"
-	"runtime"
-	"strconv"
-	"sync/atomic"
 	"testing"
 
 	"github.com/iotemu/iotemu/emulator"
@@ -32,24 +29,7 @@ func BenchmarkConnectLog(b *testing.B) {
 	for _, tc := range logCases {
 		b.Run(tc.name, func(b *testing.B) {
 			tg, emu := startWithLog(b, emulatorFunction(), tc.log, tc.out)
-			c, err := newClient(tg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var seq atomic.Int64
-			b.SetParallelism(max(1, connectors/runtime.GOMAXPROCS(0)))
-			cpu := processCPU()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := c.connectOnce("bench-" + strconv.FormatInt(seq.Add(1), 10)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			report(b, processCPU()-cpu, "cpu-ns/op")
+			connects(b, tg)
 			b.ReportMetric(float64(emu.LogStats().Dropped), "log-dropped")
 		})
 	}
@@ -61,13 +41,7 @@ func BenchmarkConnectLogServerCPU(b *testing.B) {
 	for _, tc := range logCases {
 		b.Run(tc.name, func(b *testing.B) {
 			tg, _ := startWithLog(b, emulatorFunction(), tc.log, tc.out)
-			cpu := processCPU()
-			b.ResetTimer()
-			if err := startChild(b, "connect", tg, b.N).stop(); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			report(b, processCPU()-cpu, "server-cpu-ns/op")
+			serverConnects(b, tg)
 		})
 	}
 }
