@@ -2,6 +2,7 @@ package iotlog
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -93,5 +94,13 @@ func TestTextSinkCompact(t *testing.T) {
 		"19:02:03.123 Disconnect Success client=dev1 principal=p1\n"
 	if buf.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+// Trace data is written as AWS writes JSON: <, > and & as they are.
+func TestFormatTraceDoesNotEscapeHTML(t *testing.T) {
+	got := FormatTrace(Trace{Step: "event", Message: "sent", Data: map[string]any{"token": Redact("allow")}})
+	if !strings.Contains(got, `data.token: "<redacted sha256:41008373, 5 bytes>"`) {
+		t.Errorf("got %s", got)
 	}
 }
