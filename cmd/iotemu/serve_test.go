@@ -38,7 +38,7 @@ func TestServePrintedCommandsWork(t *testing.T) {
 	dir := t.TempDir()
 	cfg := strings.NewReplacer(
 		"127.0.0.1:9443", "127.0.0.1:0", "127.0.0.1:9883", "127.0.0.1:0",
-		"127.0.0.1:9444", "127.0.0.1:0", "127.0.0.1:9080", "127.0.0.1:0", "127.0.0.1:9081", "127.0.0.1:0",
+		"127.0.0.1:9444", "127.0.0.1:0", "127.0.0.1:9080", "127.0.0.1:0", "127.0.0.1:9081", "127.0.0.1:0", "127.0.0.1:9082", "127.0.0.1:0",
 	).Replace(string(defaultConfigYAML()))
 	cfgPath := filepath.Join(dir, "iotemu.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
