@@ -40,9 +40,14 @@ func (e *Emulator) setupLog(stdout io.Writer) error {
 // call has reached it (the log is written off the devices' goroutines), so a test that
 // reads it after an action sees that action's records.
 func (e *Emulator) Logs() *iotlog.Memory {
-	_ = e.log.Flush(context.Background())
+	e.FlushLog()
 	return e.memory
 }
+
+// FlushLog waits until every record logged before the call has reached every sink and the
+// stdout stream and the file are written: a program that reads what Options.Stdout received
+// calls it first.
+func (e *Emulator) FlushLog() { _ = e.log.Flush(context.Background()) }
 
 // SubscribeLog adds a sink to the emulator's log: from now on it receives every AWS event
 // the logging levels let through, every decision trace and every function log line, from
