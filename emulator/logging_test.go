@@ -121,6 +121,15 @@ func TestLoggingLevelsSDK(t *testing.T) {
 	if want := []string{"DEFAULT/=ERROR", "CLIENT_ID/quiet=DEBUG"}; !slices.Equal(got, want) {
 		t.Errorf("ListV2LoggingLevels = %v, want %v", got, want)
 	}
+	first, err := client.ListV2LoggingLevels(ctx, &iot.ListV2LoggingLevelsInput{MaxResults: aws.Int32(1)})
+	if err != nil || len(first.LogTargetConfigurations) != 1 || first.NextToken == nil {
+		t.Fatalf("first page of one: %+v, %v", first, err)
+	}
+	second, err := client.ListV2LoggingLevels(ctx, &iot.ListV2LoggingLevelsInput{MaxResults: aws.Int32(1), NextToken: first.NextToken})
+	if err != nil || len(second.LogTargetConfigurations) != 1 || second.NextToken != nil ||
+		aws.ToString(second.LogTargetConfigurations[0].LogTarget.TargetName) != "quiet" {
+		t.Errorf("second page: %+v, %v", second, err)
+	}
 
 	if _, err := client.DeleteV2LoggingLevel(ctx, &iot.DeleteV2LoggingLevelInput{
 		TargetType: types.LogTargetTypeClientId, TargetName: aws.String("quiet"),

@@ -119,14 +119,14 @@ func (h *Handler) listV2LoggingLevels(w http.ResponseWriter, r *http.Request) {
 		}
 		only = t
 	}
-	max, start := 250, 0 // AWS: maxResults is at most 250
+	pageSize, start := 250, 0 // AWS: maxResults is at most 250
 	if s := q.Get("maxResults"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 250 {
 			writeError(w, ErrInvalid, "maxResults must be between 1 and 250")
 			return
 		}
-		max = n
+		pageSize = n
 	}
 	if s := q.Get("nextToken"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -157,9 +157,9 @@ func (h *Handler) listV2LoggingLevels(w http.ResponseWriter, r *http.Request) {
 	} else {
 		page = nil
 	}
-	if len(page) > max {
-		out["nextToken"] = strconv.Itoa(start + max)
-		page = page[:max]
+	if len(page) > pageSize {
+		out["nextToken"] = strconv.Itoa(start + pageSize)
+		page = page[:pageSize]
 	}
 	out["logTargetConfigurations"] = append([]logTargetConfiguration{}, page...)
 	writeJSON(w, http.StatusOK, out)
