@@ -69,6 +69,8 @@ type Backend interface {
 	SetStatements(function string, sts []lambdarunner.Statement) error
 	// Logging holds AWS IoT's v2 logging levels.
 	Logging
+	// TestInvoked records the decision trace of a TestInvokeAuthorizer call.
+	TestInvoked(traceID string, steps []customauth.Step)
 }
 
 // AuthorizerUpdate is the body of UpdateAuthorizer: each field that is set replaces the
