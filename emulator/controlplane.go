@@ -132,6 +132,9 @@ func apiError(err error) error {
 // LogLevels implements controlplane.Logging.
 func (b apiBackend) LogLevels() iotlog.Levels { return b.e.LogLevels() }
 
+// ShowSecrets implements controlplane.Logging.
+func (b apiBackend) ShowSecrets() bool { return b.e.cfg.Log.ShowSecrets }
+
 // UpdateLogLevels implements controlplane.Logging.
 func (b apiBackend) UpdateLogLevels(update func(*iotlog.Levels)) { b.e.log.UpdateLevels(update) }
 

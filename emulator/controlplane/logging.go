@@ -13,6 +13,9 @@ type Logging interface {
 	LogLevels() iotlog.Levels
 	// UpdateLogLevels changes it atomically (see iotlog.Logger.UpdateLevels).
 	UpdateLogLevels(update func(*iotlog.Levels))
+	// ShowSecrets says whether the decision trace may hold tokens, signatures and passwords
+	// in full (log.showSecrets), for TestInvokeAuthorizer's trace as for devices'.
+	ShowSecrets() bool
 }
 
 // logTarget is LogTarget: AWS: {"targetType": ..., "targetName": ...}.
