@@ -2,11 +2,8 @@ package emulator_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -164,26 +161,21 @@ func TestLoggingLevelsSDK(t *testing.T) {
 // --default-log-level ERROR hides successful connects; set-v2-logging-level for one client ID
 // at DEBUG shows that client's events again.
 func TestLoggingLevelsAWSCLI(t *testing.T) {
-	bin := testtool.Require(t, "aws")
+	testtool.Require(t, "aws")
 	emu, _, _ := controlPlane(t)
-	awsCLI := func(args ...string) string {
+	iotCLI := func(out any, args ...string) {
 		t.Helper()
-		cmd := exec.Command(bin, append([]string{"--endpoint-url", "http://" + emu.APIAddr().String(), "--output", "json", "iot"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=y", "AWS_DEFAULT_REGION="+region,
-			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws iot %s: %v\n%s", strings.Join(args, " "), err, out)
+		if err := awsCLI(t, emu, out, append([]string{"iot"}, args...)...); err != nil {
+			t.Fatalf("aws iot %s: %v", strings.Join(args, " "), err)
 		}
-		return string(out)
 	}
 
-	awsCLI("set-v2-logging-options", "--default-log-level", "ERROR")
+	iotCLI(nil, "set-v2-logging-options", "--default-log-level", "ERROR")
 	connectAndLeave(t, emu, "cli-dev")
 	if got := eventsOf(emu, "cli-dev"); len(got) != 0 {
 		t.Errorf("at ERROR the successful connect was logged: %v", got)
 	}
-	awsCLI("set-v2-logging-level", "--log-target", "targetType=CLIENT_ID,targetName=cli-dev", "--log-level", "DEBUG")
+	iotCLI(nil, "set-v2-logging-level", "--log-target", "targetType=CLIENT_ID,targetName=cli-dev", "--log-level", "DEBUG")
 	connectAndLeave(t, emu, "cli-dev")
 	waitEvent(t, emu, iotlog.EventDisconnect, iotlog.StatusSuccess, "clientId=cli-dev")
 	if got := eventsOf(emu, "cli-dev"); !slices.Equal(got, []string{"Connect Success", "Disconnect Success"}) {
@@ -194,8 +186,9 @@ func TestLoggingLevelsAWSCLI(t *testing.T) {
 		DefaultLogLevel string `json:"defaultLogLevel"`
 		DisableAllLogs  bool   `json:"disableAllLogs"`
 	}
-	if err := json.Unmarshal([]byte(awsCLI("get-v2-logging-options")), &opts); err != nil || opts.DefaultLogLevel != "ERROR" || opts.DisableAllLogs {
-		t.Errorf("get-v2-logging-options: %+v, %v", opts, err)
+	iotCLI(&opts, "get-v2-logging-options")
+	if opts.DefaultLogLevel != "ERROR" || opts.DisableAllLogs {
+		t.Errorf("get-v2-logging-options: %+v", opts)
 	}
 	var list struct {
 		LogTargetConfigurations []struct {
@@ -203,12 +196,12 @@ func TestLoggingLevelsAWSCLI(t *testing.T) {
 			LogLevel  string                                  `json:"logLevel"`
 		} `json:"logTargetConfigurations"`
 	}
-	if err := json.Unmarshal([]byte(awsCLI("list-v2-logging-levels", "--target-type", "CLIENT_ID")), &list); err != nil ||
-		len(list.LogTargetConfigurations) != 1 || list.LogTargetConfigurations[0].LogTarget.TargetName != "cli-dev" ||
+	iotCLI(&list, "list-v2-logging-levels", "--target-type", "CLIENT_ID")
+	if len(list.LogTargetConfigurations) != 1 || list.LogTargetConfigurations[0].LogTarget.TargetName != "cli-dev" ||
 		list.LogTargetConfigurations[0].LogLevel != "DEBUG" {
-		t.Errorf("list-v2-logging-levels: %+v, %v", list, err)
+		t.Errorf("list-v2-logging-levels: %+v", list)
 	}
-	awsCLI("delete-v2-logging-level", "--target-type", "CLIENT_ID", "--target-name", "cli-dev")
+	iotCLI(nil, "delete-v2-logging-level", "--target-type", "CLIENT_ID", "--target-name", "cli-dev")
 	if l := emu.LogLevels(); len(l.Targets) != 0 {
 		t.Errorf("after delete-v2-logging-level: %+v", l)
 	}
