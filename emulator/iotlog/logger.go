@@ -220,6 +220,7 @@ func (l *Logger) Trace(t Trace) {
 // Unlike events and traces, a function line waits for room in the queue: it comes from the
 // goroutine that reads the function's output, never from a device's, and Lambda keeps every
 // line a function writes (a function that floods its log is slowed down, as by a full pipe).
+// Its strings are kept as given, capped: they must not be changed afterwards.
 func (l *Logger) FunctionLine(f FunctionLine) {
 	if l == nil {
 		return

@@ -96,11 +96,21 @@ func (t *Trace) resolve() {
 	t.Explain = nil
 }
 
-// own gives l its own copies of its strings, capped.
+// own caps l's strings. Unlike events and traces, a function line keeps the strings it is
+// given: they come from the function runner, one fresh string per line, never from a
+// device's packet, and a function that floods its log would pay for a second copy.
 func (l *FunctionLine) own() {
-	l.LogGroup = ownString(l.LogGroup, MaxFieldLen)
-	l.RequestID = ownString(l.RequestID, MaxFieldLen)
-	l.Message = ownString(l.Message, MaxMessageLen)
+	l.LogGroup = capString(l.LogGroup, MaxFieldLen)
+	l.RequestID = capString(l.RequestID, MaxFieldLen)
+	l.Message = capString(l.Message, MaxMessageLen)
+}
+
+// capString returns s, or a capped copy of it when it is longer than max.
+func capString(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return cut(s, max, len(s))
 }
 
 // ownString returns a copy of s that shares no memory with it, cut to at most max bytes
