@@ -67,9 +67,14 @@ func TestExecutableFaults(t *testing.T) {
 		t.Fatalf("flood: %v", err)
 	}
 	// The answer waits only a bounded time for the output written before it, so the test waits
-	// for the lines to arrive rather than expecting them all by the time the client connects.
-	if n := waitFloodLines(emu, 4000); n != 4000 {
-		t.Errorf("function log holds %d of a 4,000-line flood's lines", n)
+	// for the lines rather than expecting them all by the time the client connects. The flood
+	// (about 4 MB with its records' overhead) fits the in-memory log's share for function lines
+	// (an eighth of DefaultMemoryBytes), which keeps every line a function writes.
+	if n, report := waitFloodLines(emu, 4000); n != 4000 || !report {
+		t.Errorf("function log holds %d of a 4,000-line flood's lines (its REPORT line: %v)", n, report)
+	}
+	if b, limit := emu.Logs().Bytes(), emu.Logs().LimitBytes(); b > limit {
+		t.Errorf("the in-memory log holds %d bytes, over its %d", b, limit)
 	}
 	// Lambda counts as errors what failed in the function (panic, error, size, timeout, exit),
 	// not an answer the caller finds invalid (garbage).
@@ -99,19 +104,24 @@ func TestExecutableThatExitsBeforePolling(t *testing.T) {
 	traceMentions(t, emu, "cannot start: FAULTY_INIT=exit")
 }
 
-// waitFloodLines waits until the function log holds want lines of the "flood" token's output,
-// or for a long time, and returns how many it holds.
-func waitFloodLines(emu *emulator.Emulator, want int) int {
+// waitFloodLines waits until the function log holds want lines of the "flood" token's output
+// and the REPORT line of their invocation, or for a long time, and returns how many it holds and
+// whether the REPORT line is there.
+func waitFloodLines(emu *emulator.Emulator, want int) (int, bool) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		n := 0
+		n, id := 0, ""
 		for _, l := range emu.Logs().FunctionLines("") {
 			if strings.HasPrefix(l.Message, "flood log line ") {
-				n++
+				n, id = n+1, l.RequestID
 			}
 		}
-		if n >= want || time.Now().After(deadline) {
-			return n
+		report := false
+		for _, l := range emu.Logs().FunctionLines(id) {
+			report = report || id != "" && strings.HasPrefix(l.Message, "REPORT")
+		}
+		if n >= want && report || time.Now().After(deadline) {
+			return n, report
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
