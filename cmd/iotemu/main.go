@@ -39,6 +39,7 @@ commands:
   config   print the embedded default configuration
   health   check a running emulator's admin endpoint (exit 0 healthy, 1 not)
   scenario run, list or create scenario files: the troubleshooting cases, replayed offline
+  logs     query (Logs Insights) or tail a running emulator's CloudWatch log groups
 
 Run "iotemu <command> -h" for a command's flags.
 `
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return health(ctx, args[1:], stdout, stderr)
 	case "scenario":
 		return scenario(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return logs(ctx, args[1:], stdout, stderr)
 	case "config":
 		_, err := stdout.Write(defaultConfigYAML())
 		return err
