@@ -113,7 +113,9 @@ func TestTroubleshootingGuideWithAWSCLI(t *testing.T) {
 
 	// Step 3: the Logs Insights query, verbatim.
 	now := time.Now().Unix()
-	var started struct{ QueryID string `json:"queryId"` }
+	var started struct {
+		QueryID string `json:"queryId"`
+	}
 	if err := json.Unmarshal(awsCLI(t, api, "logs", "start-query", "--log-group-name", "AWSIotLogsV2",
 		"--start-time", strconv.FormatInt(now-600, 10), "--end-time", strconv.FormatInt(now+60, 10),
 		"--query-string", guideQuery), &started); err != nil || started.QueryID == "" {
