@@ -109,4 +109,3 @@ func rowsText(res *insights.Result) string {
 	}
 	return fmt.Sprintf("%d row(s):\n      %s", len(lines), strings.Join(lines, "\n      "))
 }
-
