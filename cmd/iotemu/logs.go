@@ -124,7 +124,7 @@ func logsQuery(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if s := res.Statistics; s != nil {
-		fmt.Fprintf(stdout, "\n%d rows; %.0f records matched, %.0f scanned\n", len(table.Rows), s.RecordsMatched, s.RecordsScanned)
+		fmt.Fprintf(stdout, "\nrows: %d; records matched: %.0f, scanned: %.0f\n", len(table.Rows), s.RecordsMatched, s.RecordsScanned)
 	}
 	return nil
 }
