@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -52,18 +51,7 @@ functions:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out = &syncbuf.Buffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", cfgPath, "-data-dir", filepath.Join(dir, "data")}, out, out)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	out = startServe(t, cfgPath, dir, nil)
 	waitFor(t, out, "CA certificate")
 	proxy = regexp.MustCompile(`SOCKS5 proxy +(\S+)`).FindStringSubmatch(out.String())[1]
 	api = regexp.MustCompile(`control plane +(\S+)`).FindStringSubmatch(out.String())[1]
