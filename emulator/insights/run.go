@@ -79,6 +79,7 @@ func (q *Query) Run(events []Event) *Result {
 	res := &Result{RecordsScanned: len(events)}
 	var columns []string // nil: the default columns
 	limit := MaxResults
+	matched := -1 // rows that passed the filters, before stats or the first limit
 	for _, c := range q.commands {
 		switch c := c.(type) {
 		case fieldsCmd:
@@ -117,10 +118,15 @@ func (q *Query) Run(events []Event) *Result {
 				return 0
 			})
 		case limitCmd:
+			if matched < 0 {
+				matched = len(rows)
+			}
 			limit = min(limit, c.n)
 			rows = rows[:min(len(rows), c.n)]
 		case statsCmd:
-			res.RecordsMatched = len(rows)
+			if matched < 0 {
+				matched = len(rows)
+			}
 			rows, columns = c.run(rows), c.columns()
 		case parseCmd:
 			for _, r := range rows {
@@ -138,9 +144,10 @@ func (q *Query) Run(events []Event) *Result {
 			rows = dedup(rows, c.fields)
 		}
 	}
-	if !hasStats(q) {
-		res.RecordsMatched = len(rows)
+	if matched < 0 {
+		matched = len(rows)
 	}
+	res.RecordsMatched = matched
 	if columns == nil {
 		columns = []string{"@timestamp", "@message"} // AWS (inferred): a query without fields shows these
 	}
@@ -158,15 +165,6 @@ func (q *Query) Run(events []Event) *Result {
 		res.Rows = append(res.Rows, out)
 	}
 	return res
-}
-
-func hasStats(q *Query) bool {
-	for _, c := range q.commands {
-		if _, ok := c.(statsCmd); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // dedup keeps the first row of each combination of the fields' values. AWS: rows where any
