@@ -131,6 +131,18 @@ func TestTroubleshootingGuideWithAWSCLI(t *testing.T) {
 		t.Errorf("rows of %s (%s), want dev-error,dev-deny", got, results.Status)
 	}
 
+	// The log groups, and the failures through a JSON filter pattern.
+	var groups struct{ LogGroups []struct{ LogGroupName string } }
+	if err := json.Unmarshal(awsCLI(t, api, "logs", "describe-log-groups"), &groups); err != nil || len(groups.LogGroups) != 2 ||
+		groups.LogGroups[0].LogGroupName != "AWSIotLogsV2" || groups.LogGroups[1].LogGroupName != "/aws/lambda/faulty" {
+		t.Errorf("describe-log-groups: %+v, %v", groups, err)
+	}
+	var filtered struct{ Events []struct{ Message string } }
+	if err := json.Unmarshal(awsCLI(t, api, "logs", "filter-log-events", "--log-group-name", "AWSIotLogsV2",
+		"--filter-pattern", `{ $.status = "Failure" }`), &filtered); err != nil || len(filtered.Events) != 2 {
+		t.Errorf("filter-log-events: %+v, %v", filtered, err)
+	}
+
 	// Step 2: the authorizer's invocation metrics.
 	sum := func(metric string) float64 {
 		var stats struct{ Datapoints []struct{ Sum float64 } }
