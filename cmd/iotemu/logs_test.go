@@ -132,7 +132,9 @@ func TestTroubleshootingGuideWithAWSCLI(t *testing.T) {
 	}
 
 	// The log groups, and the failures through a JSON filter pattern.
-	var groups struct{ LogGroups []struct{ LogGroupName string } }
+	var groups struct {
+		LogGroups []struct{ LogGroupName string }
+	}
 	if err := json.Unmarshal(awsCLI(t, api, "logs", "describe-log-groups"), &groups); err != nil || len(groups.LogGroups) != 2 ||
 		groups.LogGroups[0].LogGroupName != "AWSIotLogsV2" || groups.LogGroups[1].LogGroupName != "/aws/lambda/faulty" {
 		t.Errorf("describe-log-groups: %+v, %v", groups, err)
