@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/iotemu/iotemu/emulator/certauth"
 	"github.com/iotemu/iotemu/emulator/controlplane"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/lambdarunner"
@@ -118,3 +119,9 @@ func apiError(err error) error {
 	}
 	return fmt.Errorf("%w: %s", ex, err.Error())
 }
+
+// Account implements controlplane.X509Backend.
+func (b apiBackend) Account() *certauth.Registry { return b.e.certs }
+
+// Issuer implements controlplane.X509Backend.
+func (b apiBackend) Issuer() *certauth.Issuer { return b.e.Issuer() }
