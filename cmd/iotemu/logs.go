@@ -103,13 +103,19 @@ func logsQuery(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	table := &insights.Result{}
 	for _, row := range res.Results {
 		var r insights.Row
+		at := 0 // where a field not seen before goes: after the row's previous field
 		for _, f := range row {
 			name := aws.ToString(f.Field)
 			if name == "@ptr" {
 				continue
 			}
-			if !slices.Contains(table.Fields, name) {
-				table.Fields = append(table.Fields, name)
+			// A row has only the fields with a value: the columns are the fields of all rows,
+			// in the order the rows give them.
+			if i := slices.Index(table.Fields, name); i >= 0 {
+				at = i + 1
+			} else {
+				table.Fields = slices.Insert(table.Fields, at, name)
+				at++
 			}
 			r.Cells = append(r.Cells, insights.Cell{Field: name, Value: aws.ToString(f.Value)})
 		}
