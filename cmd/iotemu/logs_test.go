@@ -175,6 +175,14 @@ func TestTroubleshootingGuideWithAWSCLI(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "clientId") || !strings.HasPrefix(lines[2], "dev-error ") || !strings.HasPrefix(lines[3], "dev-deny ") || strings.Contains(table.String(), "dev-allow") {
 		t.Errorf("iotemu logs query:\n%s", table.String())
 	}
+	// The first row (the function's lines, without clientId) lacks a column: it keeps its place.
+	var stats bytes.Buffer
+	if err := run([]string{"logs", "query", "-endpoint", api, "stats count(*) by clientId"}, &stats, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if header := strings.Fields(strings.SplitN(stats.String(), "\n", 2)[0]); strings.Join(header, " ") != "clientId count(*)" {
+		t.Errorf("stats columns %v:\n%s", header, stats.String())
+	}
 	var asJSON bytes.Buffer
 	if err := run([]string{"logs", "query", "-endpoint", api, "--json", "stats count(*) as n by status"}, &asJSON, &asJSON); err != nil {
 		t.Fatal(err)
