@@ -16,6 +16,9 @@ FROM scratch AS iotemu
 ADD dirs.tar /
 COPY iotemu /iotemu
 COPY iotemu.yaml /etc/iotemu/iotemu.yaml
+# IOTEMU_DATA_DIR: `docker exec CONTAINER /iotemu sign -token T` finds the generated keys in
+# /data; IOTEMU_CONTAINER: the banner's commands copy the CA to the host first.
+ENV IOTEMU_DATA_DIR=/data IOTEMU_CONTAINER=1
 EXPOSE 443 8883 8443 1080 9081
 ENTRYPOINT ["/iotemu"]
 CMD ["serve", "-config", "/etc/iotemu/iotemu.yaml"]

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/internal/yamlpos"
 	"github.com/iotemu/iotemu/lambdarunner"
 )
 
@@ -58,6 +59,8 @@ type Config struct {
 	// MQTT packet, so that a silent client cannot hold a socket (default 10 s each).
 	HandshakeTimeout   time.Duration `yaml:"handshakeTimeout"`
 	FirstPacketTimeout time.Duration `yaml:"firstPacketTimeout"`
+	// Inferred switches iotemu's reading where AWS's documentation is silent or conflicts.
+	Inferred Inferred `yaml:"inferred"`
 
 	// baseDir resolves relative paths of a config file.
 	baseDir string
@@ -69,9 +72,9 @@ type Listen struct {
 	MQTT443  string `yaml:"443"`
 	MQTT8883 string `yaml:"8883"`
 	HTTP8443 string `yaml:"8443"`
-	// Proxy is a SOCKS5 proxy that resolves every host name to this emulator, so that clients
-	// can connect by the real endpoint name (and send it as SNI) without DNS changes. Empty:
-	// no proxy.
+	// Proxy is a proxy (SOCKS5, and HTTP CONNECT on the same port) that resolves every host
+	// name to this emulator, so that clients can connect by the real endpoint name (and send
+	// it as SNI) without DNS changes. Empty: no proxy.
 	Proxy string `yaml:"proxy"`
 	// Admin serves the admin HTTP endpoint (health, clock, metrics). Keep it on loopback: it
 	// can move the emulator's clock. Empty: none.
@@ -187,13 +190,13 @@ const (
 )
 
 // ParseConfig decodes a YAML configuration strictly: an unknown key or a wrong type is an
-// error that names its line. name is used in messages and to resolve relative paths.
+// error that names its line; a syntax error names its line and column. name is used in messages and to resolve relative paths.
 func ParseConfig(name string, data []byte) (Config, error) {
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return Config{}, fmt.Errorf("config %w", yamlpos.Error(name, data, err))
 	}
 	if name != "" {
 		cfg.baseDir = filepath.Dir(name)
@@ -331,4 +334,13 @@ func functionName(arn string) string {
 		return parts[6]
 	}
 	return arn
+}
+
+// functionARN returns the ARN of a function given by its ARN or its bare name, as AWS's
+// DescribeAuthorizer shows it.
+func functionARN(v, region, account string) string {
+	if strings.HasPrefix(v, "arn:") {
+		return v
+	}
+	return "arn:aws:lambda:" + region + ":" + account + ":function:" + v
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/iotemu/iotemu/emulator/certauth"
 	"github.com/iotemu/iotemu/emulator/controlplane"
 	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/lambdarunner"
 )
 
@@ -88,6 +89,14 @@ func (b apiBackend) Statements(function string) (string, []lambdarunner.Statemen
 // SetStatements implements controlplane.Backend.
 func (b apiBackend) SetStatements(function string, sts []lambdarunner.Statement) error {
 	return apiError(b.e.registry.setStatements(function, sts))
+}
+
+// TestInvoked implements controlplane.Backend: the call's decision trace goes to the log like
+// a connection's, so that what the function received can be read there.
+func (b apiBackend) TestInvoked(traceID string, steps []customauth.Step) {
+	for _, st := range steps {
+		b.e.log.Trace(iotlog.Trace{TraceID: traceID, Step: st.Name, Message: "test-invoke-authorizer: " + st.Message, Data: st.Data})
+	}
 }
 
 // pemOnly rejects key values that are not PEM text.

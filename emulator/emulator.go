@@ -153,6 +153,9 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Refused:          e.refused,
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		Logger:           opts.Logger,
+
+		AcceptHostWithoutSNI: cfg.Inferred.AcceptHostWithoutSNI,
+		IgnoreHostWithSNI:    cfg.Inferred.IgnoreHostWithSNI,
 	})
 	if err != nil {
 		return nil, err
@@ -222,7 +225,7 @@ func (e *Emulator) setupRegistry() error {
 	for _, a := range e.cfg.Authorizers {
 		ca := &customauth.Authorizer{
 			Name:                 a.Name,
-			FunctionARN:          a.FunctionARN,
+			FunctionARN:          functionARN(a.FunctionARN, e.cfg.Region, e.cfg.AccountID),
 			TokenKeyName:         a.TokenKeyName,
 			SigningDisabled:      a.SigningDisabled,
 			Status:               customauth.Status(a.Status),
@@ -329,11 +332,16 @@ func (e *Emulator) Permissions(function string) ([]Permission, error) {
 	if err != nil {
 		return nil, err
 	}
+	return permissionsOf(sts), nil
+}
+
+// permissionsOf turns resource-policy statements into Permissions.
+func permissionsOf(sts []lambdarunner.Statement) []Permission {
 	perms := make([]Permission, 0, len(sts))
 	for _, st := range sts {
 		perms = append(perms, Permission{Sid: st.Sid, Effect: st.Effect, Principal: st.Principal, Action: st.Action, Condition: st.Condition})
 	}
-	return perms, nil
+	return perms
 }
 
 // refused logs a connection or HTTP request the gateway refused on one of AWS's rules.
@@ -346,6 +354,9 @@ func (e *Emulator) refused(r gateway.Refusal) {
 		data["host"] = r.Info.HTTP.Host
 	}
 	e.log.Trace(iotlog.Trace{TraceID: r.TraceID, Step: step, Message: r.Message, Data: data})
+	if e.cfg.Inferred.QuietWrongSNI {
+		return // AWS (inferred): switch inferred.quietWrongSNI, see Inferred
+	}
 	var details string
 	switch r.Code {
 	case gateway.RefuseWrongSNI:
@@ -432,9 +443,6 @@ func (e *Emulator) Advance(d time.Duration) error {
 	return nil
 }
 
-// Config returns the configuration in force, defaults filled in.
-func (e *Emulator) Config() Config { return e.cfg }
-
 // Endpoint returns the data endpoint, PREFIX-ats.iot.REGION.amazonaws.com.
 func (e *Emulator) Endpoint() string {
 	return e.cfg.EndpointPrefix + "-ats.iot." + e.cfg.Region + ".amazonaws.com"
@@ -465,7 +473,7 @@ func (e *Emulator) APIAddr() net.Addr {
 	return e.api.ln.Addr()
 }
 
-// ProxyAddr returns the SOCKS5 proxy's address, or nil when there is none.
+// ProxyAddr returns the proxy's address (SOCKS5 and HTTP CONNECT), or nil when there is none.
 func (e *Emulator) ProxyAddr() net.Addr {
 	if e.proxy == nil {
 		return nil

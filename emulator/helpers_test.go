@@ -25,6 +25,7 @@ import (
 	"github.com/iotemu/iotemu/emulator"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
+	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 const (
@@ -277,6 +278,8 @@ func eventField(e iotlog.Event, k string) string {
 		return e.DisconnectReason
 	case "principalId":
 		return e.PrincipalID
+	case "retain":
+		return fmt.Sprint(e.Retain)
 	}
 	panic("unknown field " + k)
 }
@@ -358,5 +361,6 @@ func TestMain(m *testing.M) {
 	sharedDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	testtool.Report()
 	os.Exit(code)
 }

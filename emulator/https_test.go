@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -28,6 +29,16 @@ import (
 // its one transfer.
 func curl(t testing.TB, emu *emulator.Emulator, args ...string) (int, []byte) {
 	t.Helper()
+	status, body, err := curlTransfer(t, emu, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, body
+}
+
+// curlTransfer is curl that returns a failed transfer (curl's exit status) as an error.
+func curlTransfer(t testing.TB, emu *emulator.Emulator, args ...string) (int, []byte, error) {
+	t.Helper()
 	bin := testtool.Require(t, "curl")
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := emu.WriteCAFile(ca); err != nil {
@@ -35,14 +46,14 @@ func curl(t testing.TB, emu *emulator.Emulator, args ...string) (int, []byte) {
 	}
 	out, err := exec.Command(bin, append([]string{"-sS", "--cacert", ca, "-w", "\n%{http_code}"}, args...)...).Output()
 	if err != nil {
-		t.Fatalf("curl %q: %v\n%s", args, err, out)
+		return 0, out, fmt.Errorf("curl %q: %w\n%s", args, err, out)
 	}
 	i := bytes.LastIndexByte(out, '\n')
 	status, err := strconv.Atoi(string(out[i+1:]))
 	if i < 0 || err != nil {
 		t.Fatalf("curl output %q has no status", out)
 	}
-	return status, out[:i]
+	return status, out[:i], nil
 }
 
 // direct makes curl reach the endpoint's port 443 at the emulator, by name (SNI and Host).

@@ -79,6 +79,50 @@ func TestQoS2IsNotAcknowledged(t *testing.T) {
 	waitEvent(t, emu, "Publish-In", "Failure", "clientId=qos2", "topicName=t/q")
 }
 
+// TestQoS2SubscribeIsNotAcknowledged: "The AWS IoT Core message broker doesn't send a PUBACK
+// or SUBACK when QoS 2 is requested": a SUBSCRIBE asking for QoS 2 gets no SUBACK; the
+// connection is closed (MQTT 5: DISCONNECT 0x9B QoS not supported).
+func TestQoS2SubscribeIsNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	emu := start(t, config(allow(openPolicy...)))
+	c3, err := newDevice(t, emu, "sub-qos2-v3").connectV3(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := c3.Subscribe("t/q", 2, nil)
+	c3.waitLost(t, "MQTT 3.1.1: connection not closed after a QoS 2 SUBSCRIBE")
+	if tok.WaitTimeout(100*time.Millisecond) && tok.Error() == nil {
+		t.Error("MQTT 3.1.1: QoS 2 SUBSCRIBE got a SUBACK")
+	}
+	waitEvent(t, emu, "Subscribe", "Failure", "clientId=sub-qos2-v3", "topicName=t/q")
+
+	c5, _, err := newDevice(t, emu, "sub-qos2-v5").connectV5(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	subacked := make(chan error, 1)
+	go func() {
+		ack, err := c5.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "t/ok", QoS: 1}, {Topic: "t/q", QoS: 2}}})
+		if err == nil {
+			t.Errorf("MQTT 5: QoS 2 SUBSCRIBE got SUBACK %v", ack.Reasons)
+		}
+		subacked <- err
+	}()
+	select {
+	case d := <-c5.disconnect:
+		if d.ReasonCode != 0x9B {
+			t.Errorf("MQTT 5: DISCONNECT reason %#x, want 0x9B QoS not supported", d.ReasonCode)
+		}
+	case <-time.After(waitLong):
+		t.Error("MQTT 5: no DISCONNECT after a QoS 2 SUBSCRIBE")
+	}
+	cancel() // paho.golang keeps waiting for the SUBACK after the DISCONNECT
+	<-subacked
+	waitEvent(t, emu, "Subscribe", "Failure", "clientId=sub-qos2-v5", "topicName=t/q")
+}
+
 // TestTopicLimits: over 7 '/' or 256 bytes closes the connection (MQTT 5: DISCONNECT 0x90).
 func TestTopicLimits(t *testing.T) {
 	t.Parallel()

@@ -41,7 +41,7 @@ func (e *Emulator) UpdateAuthorizer(name string, u AuthorizerUpdate) error {
 	}
 	return e.registry.updateAuthorizer(name, func(a *customauth.Authorizer) {
 		if u.FunctionARN != "" {
-			a.FunctionARN = u.FunctionARN
+			a.FunctionARN = functionARN(u.FunctionARN, e.cfg.Region, e.cfg.AccountID)
 		}
 		if u.Status != "" {
 			a.Status = customauth.Status(u.Status)
@@ -102,7 +102,7 @@ func (e *Emulator) CreateAuthorizer(a Authorizer) error {
 	now := e.clock.Now()
 	ca := &customauth.Authorizer{
 		Name:                   a.Name,
-		FunctionARN:            a.FunctionARN,
+		FunctionARN:            functionARN(a.FunctionARN, e.cfg.Region, e.cfg.AccountID),
 		TokenKeyName:           a.TokenKeyName,
 		TokenSigningPublicKeys: keys,
 		SigningDisabled:        a.SigningDisabled,

@@ -58,3 +58,38 @@ func TestRunTimeChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigIsLive: Config returns the configuration with the run-time changes, not the one
+// the emulator started with.
+func TestConfigIsLive(t *testing.T) {
+	t.Parallel()
+	emu := start(t, config(allow(openPolicy...)))
+	started := emu.Config()
+	if len(started.Authorizers) != 1 || started.Authorizers[0].TokenSigningPublicKeys["k1"] != publicPEM(signingKey()) ||
+		started.Functions[0].Permissions != nil {
+		t.Fatalf("at start: %+v", started)
+	}
+	if err := emu.UpdateAuthorizer(authName, emulator.AuthorizerUpdate{Status: "INACTIVE", TokenKeyName: "tok2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.CreateAuthorizer(emulator.Authorizer{Name: "Second", FunctionARN: "auth-fn", SigningDisabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.SetDefaultAuthorizer("Second"); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.SetPermissions("auth-fn", []emulator.Permission{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := emu.Config()
+	if len(cfg.Authorizers) != 2 || cfg.Authorizers[0].Status != "INACTIVE" || cfg.Authorizers[0].TokenKeyName != "tok2" ||
+		cfg.Authorizers[1].Name != "Second" || !cfg.Authorizers[1].SigningDisabled {
+		t.Errorf("authorizers %+v; want %s INACTIVE with tokenKeyName tok2, then Second", cfg.Authorizers, authName)
+	}
+	if cfg.DefaultAuthorizer != "Second" {
+		t.Errorf("defaultAuthorizer %q; want Second", cfg.DefaultAuthorizer)
+	}
+	if p := cfg.Functions[0].Permissions; p == nil || len(p) != 0 {
+		t.Errorf("permissions %v; want the empty list SetPermissions gave", p)
+	}
+}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 // The probe function (testdata/functions/probe) is built once per test binary.
@@ -34,6 +36,7 @@ func TestMain(m *testing.M) {
 	if probeDir != "" {
 		_ = os.RemoveAll(probeDir)
 	}
+	testtool.Report()
 	os.Exit(code)
 }
 

@@ -13,7 +13,8 @@ import (
 // config is the emulator configuration of a scenario, with its keys' public halves.
 func (r *Runner) config(sc *Scenario, keys map[string]*rsa.PrivateKey) (emulator.Config, error) {
 	s := sc.setup
-	cfg := emulator.Config{AccountID: s.AccountID, Region: s.Region, EndpointPrefix: s.EndpointPrefix}
+	cfg := emulator.Config{AccountID: s.AccountID, Region: s.Region, EndpointPrefix: s.EndpointPrefix,
+		Listen: emulator.Listen{API: "127.0.0.1:0"}} // the control plane, for describeAuthorizer and testInvokeAuthorizer
 	if s.DefaultAuthorizer != nil {
 		cfg.DefaultAuthorizer = s.DefaultAuthorizer.name
 	}

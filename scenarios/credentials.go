@@ -56,8 +56,8 @@ func (sc *Scenario) credentialsOf(c *client, keys map[string]*rsa.PrivateKey) (c
 	case c.Signature == "none":
 	case c.SignWith != nil:
 		keyName = c.SignWith.name
-	case auth != nil && !auth.SigningDisabled && len(auth.SigningKeys) > 0:
-		keyName = auth.SigningKeys[slices.Sorted(maps.Keys(auth.SigningKeys))[0]].name
+	case auth != nil:
+		keyName = auth.firstKey()
 	}
 	if keyName != "" {
 		signed := ""
@@ -90,6 +90,15 @@ func (sc *Scenario) credentialsOf(c *client, keys map[string]*rsa.PrivateKey) (c
 		cr.password, cr.hasPassword = []byte(*c.Password), true
 	}
 	return cr, nil
+}
+
+// firstKey names the key of setup.keys behind the authorizer's first signing key (in name
+// order), which clients sign with by default; "" when signing is disabled or there is none.
+func (a *authorizer) firstKey() string {
+	if a.SigningDisabled || len(a.SigningKeys) == 0 {
+		return ""
+	}
+	return a.SigningKeys[slices.Sorted(maps.Keys(a.SigningKeys))[0]].name
 }
 
 // query encodes the parameters as a query string, leaving raw ones as they are.

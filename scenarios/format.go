@@ -199,24 +199,27 @@ func shorthand(n *yaml.Node, full any, short func(*yaml.Node)) error {
 
 // step is one step: exactly one of its fields is set (the schema says so).
 type step struct {
-	Connect              *connectStep           `yaml:"connect"`
-	Disconnect           *disconnectStep        `yaml:"disconnect"`
-	Publish              *publishStep           `yaml:"publish"`
-	Subscribe            *subscribeStep         `yaml:"subscribe"`
-	ExpectMessage        *expectMessageStep     `yaml:"expectMessage"`
-	ExpectNoMessage      *expectNoMessageStep   `yaml:"expectNoMessage"`
-	ExpectClosed         *expectClosedStep      `yaml:"expectClosed"`
-	ExpectOpen           *expectOpenStep        `yaml:"expectOpen"`
-	Advance              *advanceStep           `yaml:"advance"`
-	SetPermissions       *setPermissionsStep    `yaml:"setPermissions"`
-	SetAuthorizer        *setAuthorizerStep     `yaml:"setAuthorizer"`
-	SetDefaultAuthorizer *setDefaultStep        `yaml:"setDefaultAuthorizer"`
-	ExpectInvocations    *expectInvocationsStep `yaml:"expectInvocations"`
-	ExpectEvent          *expectEventStep       `yaml:"expectEvent"`
-	ExpectNoEvent        *expectNoEventStep     `yaml:"expectNoEvent"`
-	ExpectTrace          *expectTraceStep       `yaml:"expectTrace"`
-	SetCertificate       *setCertificateStep    `yaml:"setCertificate"`
-	Query                *queryStep             `yaml:"query"`
+	Connect              *connectStep             `yaml:"connect"`
+	Disconnect           *disconnectStep          `yaml:"disconnect"`
+	Publish              *publishStep             `yaml:"publish"`
+	Subscribe            *subscribeStep           `yaml:"subscribe"`
+	ExpectMessage        *expectMessageStep       `yaml:"expectMessage"`
+	ExpectNoMessage      *expectNoMessageStep     `yaml:"expectNoMessage"`
+	ExpectClosed         *expectClosedStep        `yaml:"expectClosed"`
+	ExpectOpen           *expectOpenStep          `yaml:"expectOpen"`
+	Advance              *advanceStep             `yaml:"advance"`
+	SetPermissions       *setPermissionsStep      `yaml:"setPermissions"`
+	SetAuthorizer        *setAuthorizerStep       `yaml:"setAuthorizer"`
+	SetDefaultAuthorizer *setDefaultStep          `yaml:"setDefaultAuthorizer"`
+	ExpectInvocations    *expectInvocationsStep   `yaml:"expectInvocations"`
+	ExpectEvent          *expectEventStep         `yaml:"expectEvent"`
+	ExpectNoEvent        *expectNoEventStep       `yaml:"expectNoEvent"`
+	ExpectTrace          *expectTraceStep         `yaml:"expectTrace"`
+	DescribeAuthorizer   *describeAuthorizerStep  `yaml:"describeAuthorizer"`
+	TestInvokeAuthorizer *testInvokeStep          `yaml:"testInvokeAuthorizer"`
+	ExpectFunctionEvent  *expectFunctionEventStep `yaml:"expectFunctionEvent"`
+	SetCertificate       *setCertificateStep      `yaml:"setCertificate"`
+	Query                *queryStep               `yaml:"query"`
 	at                   pos
 }
 

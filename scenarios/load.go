@@ -3,7 +3,6 @@ package scenarios
 import (
 	"bytes"
 	"crypto/rsa"
-	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iotemu/iotemu/emulator"
+	"github.com/iotemu/iotemu/internal/yamlpos"
 )
 
 // Scenario is one runnable scenario: a file without variants, or one variant of a file.
@@ -136,7 +136,7 @@ func parse(name string, data []byte, src source) ([]*Scenario, error) {
 	p := &problems{file: name}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, syntaxError(name, err)
+		return nil, yamlpos.Error(name, data, err)
 	}
 	if resolve(&root) == nil {
 		p.add(pos{1, 1}, "the file is empty")
@@ -151,7 +151,7 @@ func parse(name string, data []byte, src source) ([]*Scenario, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
-		return nil, syntaxError(name, err)
+		return nil, yamlpos.Error(name, data, err)
 	}
 	base := strings.TrimSuffix(path.Base(filepath.ToSlash(name)), path.Ext(name))
 	if src.dir != "" {
@@ -167,12 +167,6 @@ func parse(name string, data []byte, src source) ([]*Scenario, error) {
 		return nil, err
 	}
 	return scs, nil
-}
-
-// syntaxError names the file in a YAML parser error. (The parser's line numbers are its own:
-// for some errors they point at the line before the construct that fails.)
-func syntaxError(name string, err error) error {
-	return fmt.Errorf("%s: %w", name, err)
 }
 
 // expand turns a document into its scenarios: one per variant, each the document with the

@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 )
@@ -158,6 +160,13 @@ func isExpectation(a action) bool {
 }
 
 // flip returns the step expecting the opposite. Waits for what will not come are short.
+// flipAnswer changes the first expected member of a control-plane answer.
+func flipAnswer(m answerMatch) answerMatch {
+	fields := slices.Clone(m.fields)
+	fields[0].value += " (not this)"
+	return answerMatch{fields: fields}
+}
+
 func flip(st *step) *step {
 	const short = duration(300 * time.Millisecond)
 	out := &step{at: st.at}
@@ -208,6 +217,24 @@ func flip(st *step) *step {
 		out.ExpectInvocations = &e
 	case *expectTraceStep:
 		out.ExpectTrace = &expectTraceStep{Contains: a.Contains + " (in no trace)", ClientID: a.ClientID, Within: duration(50 * time.Millisecond)}
+	case *describeAuthorizerStep:
+		d := *a
+		d.Expect = flipAnswer(a.Expect)
+		out.DescribeAuthorizer = &d
+	case *testInvokeStep:
+		ti := *a
+		ti.Expect = flipAnswer(a.Expect)
+		out.TestInvokeAuthorizer = &ti
+	case *expectFunctionEventStep:
+		e := *a
+		e.Fields = maps.Clone(a.Fields)
+		first := a.fieldOrder[0]
+		if a.Fields[first].Absent {
+			e.Fields[first] = eventPath{}
+		} else {
+			e.Fields[first] = eventPath{Absent: true}
+		}
+		out.ExpectFunctionEvent = &e
 	case *queryStep:
 		q := *a
 		n := len(a.Rows) + 1

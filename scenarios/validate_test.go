@@ -57,7 +57,8 @@ func TestParseErrors(t *testing.T) {
 		{"static function without an answer", "      response: {isAuthenticated: true, principalId: p1}\n", "      sleep: 1s\n",
 			`case.yaml:9:7: function fn: a static function needs exactly one of response, responseRaw or error (or a list of responses)`},
 		{"syntax error", "dev: {authorizer: Auth, token: t}", "dev: {authorizer: Auth, token: t",
-			`case.yaml: yaml: line 10: did not find expected ',' or '}'`},
+			// The parser names line 10; the flow that is not closed starts on line 11, column 9.
+			`case.yaml:11:9: did not find expected ',' or '}'`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

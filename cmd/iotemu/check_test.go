@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/iotemu/iotemu/internal/testtool"
 )
 
 // brokenAuthorizers are copies of examples/authorizer, each broken in one way: an anchor
@@ -251,11 +253,13 @@ func TestCheckBadInput(t *testing.T) {
 	}
 }
 
-// TestMain removes the binaries buildAuthorizers built.
+// TestMain removes the binaries buildAuthorizers built, and names the tools the tests went
+// without.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if builtDir != "" {
 		os.RemoveAll(builtDir)
 	}
+	testtool.Report()
 	os.Exit(code)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -43,7 +44,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "YAML configuration `file` (default: the embedded default, see \"iotemu config\")")
 	dataDir := fs.String("data-dir", "", "`directory` for the CA and generated keys (default: dataDir from the config, else "+defaultDataDir()+")")
 	verbose := fs.Bool("v", false, "log the emulator's own diagnostics to stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*configPath, *dataDir)
@@ -68,7 +69,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := emu.WriteCAFile(caFile); err != nil {
 		return err
 	}
-	printBanner(stdout, emu, caFile)
+	source := "embedded default (iotemu config prints it)"
+	if *configPath != "" {
+		source = *configPath
+	}
+	printBanner(stdout, emu, source, caFile)
 	// The troubleshooting guide's "check the invocation metrics": on demand with SIGUSR1
 	// (kill -USR1 PID), and at exit.
 	usr1 := make(chan os.Signal, 1)
@@ -100,9 +105,10 @@ func printMetrics(w io.Writer, emu *emulator.Emulator) {
 }
 
 // printBanner tells a new user where everything is and gives commands that work as printed.
-func printBanner(w io.Writer, emu *emulator.Emulator, caFile string) {
+func printBanner(w io.Writer, emu *emulator.Emulator, source, caFile string) {
 	cfg := emu.Config()
 	fmt.Fprintf(w, "iotemu: AWS IoT Core custom authentication emulator\n")
+	fmt.Fprintf(w, "  configuration   %s\n", source)
 	fmt.Fprintf(w, "  account %s, region %s\n", cfg.AccountID, cfg.Region)
 	fmt.Fprintf(w, "  data endpoint   %s (legacy: %s)\n", emu.Endpoint(), emu.Endpoints()[1])
 	for _, p := range []struct {
@@ -114,23 +120,39 @@ func printBanner(w io.Writer, emu *emulator.Emulator, caFile string) {
 		{emulator.Port8443, "HTTPS with X.509 client certificates"},
 	} {
 		if a := emu.Addr(p.port); a != nil {
+			a = hostView(a)
 			fmt.Fprintf(w, "  port %-5s -> %-16s %s\n", p.port, a, p.what)
 		}
 	}
+	// The addresses and commands below are for the host: a listener on every interface is
+	// reached at 127.0.0.1, and in the container image the CA is copied out first.
 	proxy := emu.ProxyAddr()
 	if proxy != nil {
-		fmt.Fprintf(w, "  SOCKS5 proxy    %s (resolves every name to this emulator)\n", proxy)
+		proxy = hostView(proxy)
+		fmt.Fprintf(w, "  proxy           %s (SOCKS5 or HTTP CONNECT: resolves every name to this emulator)\n", proxy)
+	}
+	cafile := caFile
+	copyCA := ""
+	if os.Getenv(containerEnv) != "" {
+		host, _ := os.Hostname() // Docker's default hostname is the container ID, which docker cp takes
+		cafile = filepath.Base(caFile)
+		copyCA = fmt.Sprintf("docker cp %s:%s %s", host, caFile, cafile)
 	}
 	if a := emu.AdminAddr(); a != nil {
+		a = hostView(a)
 		fmt.Fprintf(w, "  admin endpoint  http://%s (/health, /metrics, POST /clock/advance?by=301s)\n", a)
 	}
 	if a := emu.APIAddr(); a != nil {
+		a = hostView(a)
 		fmt.Fprintf(w, "  control plane   http://%s (aws --endpoint-url http://%s iot list-authorizers)\n", a, a)
 	}
 	fmt.Fprintf(w, "  CA certificate  %s\n", caFile)
+	if copyCA != "" {
+		fmt.Fprintf(w, "  on the host     %s\n", copyCA)
+	}
 
 	demo, ok := demoAuthorizer(cfg)
-	if !ok {
+	if !ok || emu.Addr(emulator.Port443) == nil {
 		fmt.Fprintln(w)
 		return
 	}
@@ -145,15 +167,29 @@ func printBanner(w io.Writer, emu *emulator.Emulator, caFile string) {
 		// The proxy lets the client use the endpoint name itself, which is what it sends as SNI.
 		conn = fmt.Sprintf("--proxy socks5h://%s -h %s -p 443", proxy, emu.Endpoint())
 	} else {
-		a := emu.Addr(emulator.Port443).String()
-		i := strings.LastIndex(a, ":")
-		conn = fmt.Sprintf("-h %s -p %s", a[:i], a[i+1:])
+		a := hostView(emu.Addr(emulator.Port443)).(*net.TCPAddr)
+		conn = fmt.Sprintf("-h %s -p %d", a.IP, a.Port)
 	}
-	common := fmt.Sprintf("%s --cafile %s --tls-alpn mqtt -u '%s'", conn, caFile, user)
+	common := fmt.Sprintf("%s --cafile %s --tls-alpn mqtt -u '%s'", conn, cafile, user)
 	fmt.Fprintf(w, "\nTry it with the demo authorizer %q (token %q, signed with the generated key %q):\n", demo.name, emulator.DemoToken, demo.keyName)
 	fmt.Fprintf(w, "  mosquitto_sub %s -i demo-sub -t demo/hello -v\n", common)
 	fmt.Fprintf(w, "  mosquitto_pub %s -i demo-pub -t demo/hello -m 'hello from iotemu'\n", common)
 	fmt.Fprintf(w, "Change the token and the signature no longer matches: the connection is refused and logged.\n\n")
+}
+
+// containerEnv is set in the container image: the banner's commands then copy the CA out of
+// the container first.
+const containerEnv = "IOTEMU_CONTAINER"
+
+// hostView returns the address a client on this host (or, for a container, on the host that
+// publishes its ports under the same numbers) dials for a listener: 127.0.0.1 for one bound to
+// every interface.
+func hostView(a net.Addr) net.Addr {
+	t, ok := a.(*net.TCPAddr)
+	if !ok || !t.IP.IsUnspecified() {
+		return a
+	}
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: t.Port}
 }
 
 type demoInfo struct{ name, tokenKey, keyName string }

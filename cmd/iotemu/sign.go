@@ -21,7 +21,7 @@ func sign(args []string, stdout, stderr io.Writer) error {
 	keyName := fs.String("key", "demo-signing-key", "`name` of a generated key in the data directory, or a path to a PEM private key")
 	dataDir := fs.String("data-dir", defaultDataDir(), "data `directory` of the emulator")
 	raw := fs.Bool("raw", false, "print the base64 signature without URL encoding")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *token == "" {

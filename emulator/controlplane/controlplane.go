@@ -63,6 +63,8 @@ type Backend interface {
 	Statements(function string) (functionARN string, sts []lambdarunner.Statement, err error)
 	// SetStatements replaces a function's resource-based policy.
 	SetStatements(function string, sts []lambdarunner.Statement) error
+	// TestInvoked records the decision trace of a TestInvokeAuthorizer call.
+	TestInvoked(traceID string, steps []customauth.Step)
 }
 
 // AuthorizerUpdate is the body of UpdateAuthorizer: each field that is set replaces the

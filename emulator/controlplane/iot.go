@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/iotemu/iotemu/emulator/customauth"
 )
 
@@ -277,31 +279,40 @@ func (h *Handler) testInvokeAuthorizer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := customauth.Request{
-		Protocols: []string{customauth.ProtocolTLS},
-		Direct:    []customauth.Param{{Key: customauth.ParamAuthorizerName, Value: name}},
+		ConnectionID: uuid.NewString(), // the event's connectionMetadata.id, and the trace's ID
+		Direct:       []customauth.Param{{Key: customauth.ParamAuthorizerName, Value: name}},
 	}
 	if a.TokenKeyName != "" {
 		req.Direct = append(req.Direct, customauth.Param{Key: a.TokenKeyName, Value: body.Token})
 	}
 	req.Direct = append(req.Direct, customauth.Param{Key: customauth.ParamSignature, Value: body.TokenSignature})
+	// AWS: the event holds exactly what the call provides. The custom-auth tutorial's
+	// function relies on it: with only a token and signature, "protocolData" is not defined
+	// and the function answers with a Deny policy.
+	// AWS (inferred): protocols lists the protocol of each context given, in the order of a
+	// device's event (tls, http, mqtt), and is empty when none is.
 	if c := body.TLSContext; c != nil {
+		req.Protocols = append(req.Protocols, customauth.ProtocolTLS)
 		req.ServerName = c.ServerName
 	}
 	if c := body.HTTPContext; c != nil {
 		req.Protocols = append(req.Protocols, customauth.ProtocolHTTP)
 		req.Headers, req.QueryString = c.Headers, strings.TrimPrefix(c.QueryString, "?")
 	}
-	// AWS (inferred): without an httpContext the test stands for an MQTT connection.
-	if c := body.MQTTContext; c != nil || body.HTTPContext == nil {
+	if c := body.MQTTContext; c != nil {
 		req.Protocols = append(req.Protocols, customauth.ProtocolMQTT)
-		if c != nil {
-			req.ClientID = c.ClientID
-			req.HasUsername, req.Username = c.Username != "", c.Username
-			req.HasPassword, req.Password = c.Password != nil, c.Password
-		}
+		req.ClientID = c.ClientID
+		req.HasUsername, req.Username = c.Username != "", c.Username
+		req.HasPassword, req.Password = c.Password != nil, c.Password
 	}
 	res, err := (&customauth.Authenticator{Registry: h.backend}).Authenticate(r.Context(), req)
 	var f *customauth.Failure
+	switch {
+	case res != nil:
+		h.backend.TestInvoked(req.ConnectionID, res.Steps)
+	case errors.As(err, &f):
+		h.backend.TestInvoked(req.ConnectionID, f.Steps)
+	}
 	switch {
 	case errors.As(err, &f) && f.Reason == customauth.ReasonNotAuthenticated:
 		writeJSON(w, http.StatusOK, map[string]any{"isAuthenticated": false, "policyDocuments": []string{}})

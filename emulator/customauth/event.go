@@ -77,20 +77,21 @@ type connectionMetadata struct {
 // token is omitted when empty; tls when the SNI is unknown; http unless the protocols include
 // http (headers when there are any, queryString with its leading '?' when there is one); mqtt
 // unless they include mqtt (clientId, password and username each only when sent);
-// connectionMetadata when req.ConnectionID is empty. signatureVerified is forced false when
+// connectionMetadata when req.ConnectionID is empty; protocolData when nothing goes in it (a
+// TestInvokeAuthorizer call with only a token and signature). signatureVerified is forced false when
 // a has signing disabled. The event decodes into events.IoTCoreCustomAuthorizerRequest.
 func BuildEvent(req Request, a *Authorizer, token string, signatureVerified bool) ([]byte, error) {
 	if a == nil {
 		return nil, errors.New("build event: nil authorizer")
-	}
-	if len(req.Protocols) == 0 {
-		return nil, errors.New("build event: request has no protocols")
 	}
 	e := event{
 		Token: token,
 		// AWS: signatureVerified is false when signing is disabled.
 		SignatureVerified: signatureVerified && !a.SigningDisabled,
 		Protocols:         req.Protocols,
+	}
+	if e.Protocols == nil {
+		e.Protocols = []string{} // a TestInvokeAuthorizer call with no context: "protocols": []
 	}
 	var pd protocolData
 	if req.ServerName != "" {

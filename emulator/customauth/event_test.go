@@ -165,7 +165,16 @@ func TestBuildEventErrors(t *testing.T) {
 	if _, err := BuildEvent(Request{Protocols: ProtocolsMQTT}, nil, "", false); err == nil {
 		t.Error("nil authorizer: no error")
 	}
-	if _, err := BuildEvent(Request{}, &Authorizer{}, "", false); err == nil {
-		t.Error("no protocols: no error")
+}
+
+// TestBuildEventNoContext: a request with no protocol data (TestInvokeAuthorizer with only a
+// token) gives an event without protocolData, which AWS's tutorial function relies on.
+func TestBuildEventNoContext(t *testing.T) {
+	b, err := BuildEvent(Request{ConnectionID: "id"}, &Authorizer{}, "tok", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"token":"tok","signatureVerified":true,"protocols":[],"connectionMetadata":{"id":"id"}}`; string(b) != want {
+		t.Errorf("event %s; want %s", b, want)
 	}
 }

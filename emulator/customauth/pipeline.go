@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,7 +43,8 @@ type Request struct {
 	// ConnectionID goes to connectionMetadata.id; the same for a connection's refreshes.
 	// Authenticate generates one when it is empty.
 	ConnectionID string
-	// Protocols is ProtocolsMQTT, ProtocolsWSS or ProtocolsHTTPS.
+	// Protocols is ProtocolsMQTT, ProtocolsWSS or ProtocolsHTTPS for a device; for
+	// TestInvokeAuthorizer, the protocols of the contexts the call gave (possibly none).
 	Protocols []string
 	// ServerName is the TLS SNI; empty when none was sent.
 	ServerName string
@@ -308,8 +310,12 @@ func (t *trace) verify(auth *Authorizer, src sources, token string) (bool, error
 	name, err := VerifySignature(keys, token, sig)
 	if err != nil {
 		// AWS: a signature that does not verify stops the request before the function runs.
-		return false, t.fail(failSignatureInvalid, StepSignature,
-			fmt.Sprintf("the signature from the %s does not verify: %v", from, err), data, err)
+		// Said once: "the signature from the MQTT username does not verify: none of the keys ...".
+		msg := fmt.Sprintf("the signature from the %s: %v", from, err)
+		if se, ok := errors.AsType[*SignatureError](err); ok {
+			msg = fmt.Sprintf("the signature from the %s %s: %s", from, strings.TrimPrefix(se.Kind.Error(), "signature "), se.Detail)
+		}
+		return false, t.fail(failSignatureInvalid, StepSignature, msg, data, err)
 	}
 	data["keyName"] = name
 	t.step(StepSignature, fmt.Sprintf("the signature from the %s verifies with key %q", from, name), data)

@@ -14,13 +14,26 @@ import (
 	"strings"
 )
 
-// Errors returned by VerifySignature, wrapped with details.
+// Errors returned by VerifySignature, in a *SignatureError with the details.
 var (
 	// ErrSignatureEncoding means the signature is not standard base64 with padding.
 	ErrSignatureEncoding = errors.New("signature is not valid base64")
 	// ErrSignatureMismatch means no configured key verifies the signature over the token.
 	ErrSignatureMismatch = errors.New("signature does not verify")
 )
+
+// SignatureError is VerifySignature's error: Kind is ErrSignatureEncoding or
+// ErrSignatureMismatch, Detail says why.
+type SignatureError struct {
+	Kind   error
+	Detail string
+}
+
+// Error implements error.
+func (e *SignatureError) Error() string { return e.Kind.Error() + ": " + e.Detail }
+
+// Unwrap returns Kind.
+func (e *SignatureError) Unwrap() error { return e.Kind }
 
 // Sign signs token as a device or its backend does for AWS IoT: RSA PKCS#1 v1.5 over the
 // SHA-256 of exactly the token bytes, returned as standard base64 with padding. Put it in a
@@ -36,7 +49,7 @@ func Sign(key *rsa.PrivateKey, token string) (string, error) {
 
 // VerifySignature checks signature (standard base64 with padding, already URL-decoded) over
 // token with each key in name order and returns the name of the first key that verifies it.
-// The error wraps ErrSignatureEncoding or ErrSignatureMismatch and says why.
+// The error is a *SignatureError, which wraps ErrSignatureEncoding or ErrSignatureMismatch.
 func VerifySignature(keys map[string]*rsa.PublicKey, token, signature string) (keyName string, err error) {
 	// AWS: the signature travels as standard base64 with padding.
 	sig, err := base64.StdEncoding.DecodeString(signature)
@@ -46,10 +59,10 @@ func VerifySignature(keys map[string]*rsa.PublicKey, token, signature string) (k
 			// AWS: the documented failure of a signature that was not URL-encoded.
 			msg += "; it contains a space: a '+' was probably read as a space because the signature was not URL-encoded"
 		}
-		return "", fmt.Errorf("%w: %s", ErrSignatureEncoding, msg)
+		return "", &SignatureError{Kind: ErrSignatureEncoding, Detail: msg}
 	}
 	if len(keys) == 0 {
-		return "", fmt.Errorf("%w: the authorizer has no token signing keys", ErrSignatureMismatch)
+		return "", &SignatureError{Kind: ErrSignatureMismatch, Detail: "the authorizer has no token signing keys"}
 	}
 	sum := sha256.Sum256([]byte(token))
 	names := slices.Sorted(maps.Keys(keys))
@@ -59,8 +72,9 @@ func VerifySignature(keys map[string]*rsa.PublicKey, token, signature string) (k
 			return name, nil
 		}
 	}
-	return "", fmt.Errorf("%w: none of the keys %q verifies a %d-byte RSA PKCS#1 v1.5 SHA-256 signature over the %d-byte token (signed with another key, or over another value than the token)",
-		ErrSignatureMismatch, names, len(sig), len(token))
+	return "", &SignatureError{Kind: ErrSignatureMismatch, Detail: fmt.Sprintf(
+		"none of the keys %q verifies a %d-byte RSA PKCS#1 v1.5 SHA-256 signature over the %d-byte token (signed with another key, or over another value than the token)",
+		names, len(sig), len(token))}
 }
 
 // ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX) block holding an RSA key of at least

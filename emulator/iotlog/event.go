@@ -126,6 +126,9 @@ type Event struct {
 	SourceIP    string
 	SourcePort  int
 
+	// Retain says that a Publish-In message had the RETAIN flag set.
+	Retain bool
+
 	// DestinationIP and DestinationPort are the address the device
 	// connected to (Connection.AuthNError).
 	DestinationIP   string
@@ -173,6 +176,7 @@ type wireEvent struct {
 	PrincipalID        string `json:"principalId,omitempty"`
 	SourceIP           string `json:"sourceIp,omitempty"`
 	SourcePort         int    `json:"sourcePort,omitempty"`
+	Retain             string `json:"retain,omitempty"`
 	DestinationIP      string `json:"destinationIp,omitempty"`
 	DestinationPort    int    `json:"destinationPort,omitempty"`
 	AuthenticationType string `json:"authenticationType,omitempty"`
@@ -201,6 +205,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		PrincipalID:        e.PrincipalID,
 		SourceIP:           e.SourceIP,
 		SourcePort:         e.SourcePort,
+		Retain:             retainValue(e.Retain),
 		DestinationIP:      e.DestinationIP,
 		DestinationPort:    e.DestinationPort,
 		AuthenticationType: e.AuthenticationType,
@@ -236,6 +241,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		PrincipalID:        w.PrincipalID,
 		SourceIP:           w.SourceIP,
 		SourcePort:         w.SourcePort,
+		Retain:             w.Retain == retainTrue,
 		DestinationIP:      w.DestinationIP,
 		DestinationPort:    w.DestinationPort,
 		AuthenticationType: w.AuthenticationType,
@@ -245,6 +251,19 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		DisconnectReason:   w.DisconnectReason,
 	}
 	return nil
+}
+
+// retainTrue is the value of the retain member of a retained message's Publish-In entry.
+// AWS: the Publish-In example of the developer guide (cwl-format) ends with
+// "retain": "True", a string after sourcePort; the member is absent otherwise.
+const retainTrue = "True"
+
+// retainValue is the retain member for a RETAIN flag: retainTrue, or "" (left out).
+func retainValue(retain bool) string {
+	if retain {
+		return retainTrue
+	}
+	return ""
 }
 
 // Match returns a predicate for Memory.WaitEvent that accepts events of the

@@ -117,7 +117,7 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 		pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
 	}
 	traceID := uuid.NewString()
-	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName}
+	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName, Retain: pk.FixedHeader.Retain}
 	if pk.FixedHeader.Qos > MaxQoS {
 		msg := "PUBLISH with QoS 2; AWS IoT supports QoS 0 and 1 only"
 		h.b.trace(s, traceID, "publish", msg, nil)
@@ -161,6 +161,9 @@ func (b *Broker) mayPublish(s *Session, traceID, topic string, retain bool) bool
 }
 
 func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) error {
+	if err := h.refuseQoS2Subscribe(cl, s, pk); err != nil {
+		return err
+	}
 	p := s.Policy()
 	verdicts := make([]subVerdict, 0, len(pk.Filters))
 	denied, overQuota := false, false
@@ -203,6 +206,23 @@ func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) err
 		return h.close(cl, s, o, iotlog.DisconnectAuthError)
 	}
 	s.setPendingSubs(verdicts)
+	return nil
+}
+
+// refuseQoS2Subscribe answers a SUBSCRIBE that requests QoS 2 for any filter as the outcome
+// table says, without a SUBACK; nil when no filter asks for it.
+func (h *hook) refuseQoS2Subscribe(cl *mqtt.Client, s *Session, pk packets.Packet) error {
+	for _, sub := range pk.Filters {
+		if sub.Qos <= MaxQoS {
+			continue
+		}
+		traceID := uuid.NewString()
+		msg := fmt.Sprintf("SUBSCRIBE to %q with QoS %d; AWS IoT supports QoS 0 and 1 only and sends no SUBACK", sub.Filter, sub.Qos)
+		h.b.trace(s, traceID, "subscribe", msg, nil)
+		h.b.event(s, iotlog.Event{TraceID: traceID, EventType: iotlog.EventSubscribe, TopicName: sub.Filter,
+			Status: iotlog.StatusFailure, Reason: iotlog.DisconnectClientError, Details: msg})
+		return h.close(cl, s, outcome(SubscribeQoS2, s.Protocol), iotlog.DisconnectClientError)
+	}
 	return nil
 }
 

@@ -53,8 +53,8 @@ func (b *Broker) ServeHTTPS(w http.ResponseWriter, r *http.Request) {
 		gateway.WriteResponse(w, http.StatusForbidden, "Forbidden", traceID)
 		return
 	}
-	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: topic}
 	qos, retain, payload, err := readPublishRequest(r, topic)
+	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: topic, Retain: retain}
 	if err != nil {
 		b.trace(s, traceID, "publish", err.Error(), nil)
 		publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, err.Error()

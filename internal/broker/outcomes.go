@@ -12,6 +12,7 @@ const (
 	PublishDenied                 // iot:Publish or iot:RetainPublish denied
 	SubscribeDenied               // iot:Subscribe denied for a filter
 	PublishQoS2                   // a PUBLISH with QoS 2
+	SubscribeQoS2                 // a SUBSCRIBE that requests QoS 2 for a filter
 	TopicInvalid                  // a topic or filter over AWS's length or level limits
 	SubscriptionQuota             // over 8 filters in a SUBSCRIBE or 50 subscriptions
 	RefreshFailed                 // the authorizer refused or failed at a refresh
@@ -53,6 +54,9 @@ var Outcomes = map[Case][2]Outcome{
 	// AWS: QoS 2 is not supported and never acknowledged. AWS (inferred): the connection is
 	// closed, as MQTT 5 requires for a QoS above Maximum QoS.
 	PublishQoS2: {{Action: Close}, {Action: Disconnect, Code: packets.ErrQosNotSupported}},
+	// AWS: "The AWS IoT Core message broker doesn't send a PUBACK or SUBACK when QoS 2 is
+	// requested." AWS (inferred): the connection is closed, as for a QoS 2 PUBLISH.
+	SubscribeQoS2: {{Action: Close}, {Action: Disconnect, Code: packets.ErrQosNotSupported}},
 	// AWS (inferred): a topic over 256 bytes or 7 levels of '/' closes the connection.
 	TopicInvalid: {{Action: Close}, {Action: Disconnect, Code: packets.ErrTopicNameInvalid}},
 	// AWS (inferred): a SUBSCRIBE over AWS's subscription limits closes a 3.1.1 connection;

@@ -84,6 +84,12 @@ type Config struct {
 	// HandshakeTimeout bounds the TLS handshake (default 10 s).
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
+
+	// AcceptHostWithoutSNI lets an HTTP connection without SNI through to the Host rule.
+	// AcceptHostWithoutSNI and IgnoreHostWithSNI are emulator.Inferred's switches.
+	AcceptHostWithoutSNI bool
+	// IgnoreHostWithSNI skips the Host rule for a request whose SNI named a data endpoint.
+	IgnoreHostWithSNI bool
 }
 
 // Gateway accepts TLS connections on every configured role.
@@ -240,7 +246,7 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 		tlsConn.Close()
 		return
 	}
-	if role == Role443 && (info.ALPN == "" || info.ALPN == ALPNHTTP11) {
+	if isHTTP(info) {
 		// AWS: port 443 without ALPN is HTTP (WebSocket upgrade or HTTPS publish).
 		if g.mqttWithoutALPN(c) {
 			return
@@ -256,6 +262,12 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 	}
 	// The 443 role with ALPN mqtt, or an X.509 MQTT role with a client certificate.
 	g.cfg.MQTT(c)
+}
+
+// isHTTP reports whether a completed handshake makes an HTTP connection: port 443 without
+// ALPN or with http/1.1.
+func isHTTP(info ConnInfo) bool {
+	return info.Role == Role443 && (info.ALPN == "" || info.ALPN == ALPNHTTP11)
 }
 
 // ALPNOrNone returns the negotiated or first offered protocol, for messages.
@@ -303,6 +315,11 @@ func (g *Gateway) tlsConfig(info *ConnInfo) *tls.Config {
 
 // check applies AWS's rules to a completed handshake and returns the refusal, if any.
 func (g *Gateway) check(info ConnInfo) *Refusal {
+	if info.ServerName == "" && g.cfg.AcceptHostWithoutSNI && isHTTP(info) && !needsClientCert(info) {
+		// AWS (inferred): switch inferred.acceptHostWithoutSNI: the Host header stands in for
+		// the SNI; serveHTTP checks it.
+		return nil
+	}
 	if info.ServerName == "" {
 		// AWS: a connection without SNI is refused; no Connection.AuthNError is logged.
 		return &Refusal{Info: info, Code: RefuseNoSNI, Message: "the client sent no SNI (TLS server_name); AWS IoT refuses connections without SNI naming the account's data endpoint"}

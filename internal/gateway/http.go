@@ -70,9 +70,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		info = c.Info
 	}
 	info.HTTP = NewHTTPInfo(r)
-	if host := hostWithoutPort(r.Host); !g.IsEndpoint(host) {
-		// AWS: a Host that is not one of the account's endpoints is refused before any
-		// authorizer runs, like a wrong SNI.
+	// AWS (inferred): switch inferred.ignoreHostWithSNI skips the Host rule when the SNI
+	// named an endpoint (check refused any other SNI).
+	skipHost := g.cfg.IgnoreHostWithSNI && info.ServerName != ""
+	if host := hostWithoutPort(r.Host); !skipHost && !g.IsEndpoint(host) {
+		// AWS (inferred): a Host that is not one of the account's endpoints is refused before
+		// any authorizer runs, like a wrong SNI.
 		g.refuseHTTP(w, Refusal{Info: info, Code: RefuseWrongHost, Message: fmt.Sprintf(
 			"HTTP Host %q is not this account's data endpoint (%s); the request was refused before any authorizer ran",
 			r.Host, strings.Join(g.cfg.Endpoints, " or "))})

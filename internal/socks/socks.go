@@ -1,17 +1,21 @@
-// Package socks is a small SOCKS5 proxy (RFC 1928, CONNECT only, no authentication) that
-// stands in for DNS: whatever host a client asks for, it connects to the emulator's listener for
-// the requested port. Clients then use the real endpoint name, which they also send as SNI,
-// without any change to /etc/hosts: mosquitto_pub --proxy socks5h://..., curl --proxy
-// socks5h://...
+// Package socks is a small proxy that stands in for DNS: whatever host a client asks for, it
+// connects to the emulator's listener for the requested port. Clients then use the real
+// endpoint name, which they also send as SNI, without any change to /etc/hosts. It speaks
+// SOCKS5 (RFC 1928, CONNECT only, no authentication: mosquitto_pub --proxy socks5h://...,
+// curl --proxy socks5h://...) and, on the same port, HTTP CONNECT (RFC 9110 section 9.3.6),
+// the only proxy AWS's device SDKs and their C runtime support.
 package socks
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +33,8 @@ const (
 	repCmdUnsupported = 7
 	repAtypUnsupport  = 8
 	handshakeTimeout  = 10 * time.Second
+	// maxRequest bounds what a client may send before its tunnel opens.
+	maxRequest = 16 << 10
 )
 
 // Server is a running proxy.
@@ -109,23 +115,56 @@ func (s *Server) accept() {
 	}
 }
 
+// answers tells a client of either protocol how its request ended.
+type answers struct{ refused, unreachable, succeeded func() error }
+
 func (s *Server) serve(c net.Conn) {
 	defer s.untrack(c)
 	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
-	host, port, err := handshake(c)
+	// The client's first byte says which protocol it speaks: 5 for SOCKS5, a capital letter
+	// (CONNECT) for HTTP.
+	// Its request is read through a limit, lifted once the tunnel is open.
+	limited := &io.LimitedReader{R: c, N: maxRequest}
+	br := bufio.NewReaderSize(limited, 4096)
+	first, err := br.Peek(1)
 	if err != nil {
-		s.log.Debug("socks handshake", "err", err)
+		return
+	}
+	in := &bufferedConn{Conn: c, r: br}
+	var host, port string
+	var ans answers
+	if first[0] < 'A' || first[0] > 'Z' { // not an HTTP method: SOCKS, which says what is wrong
+		host, port, err = handshake(in)
+		ans = answers{
+			refused:     func() error { return reply(c, repNotAllowed) },
+			unreachable: func() error { return reply(c, repHostUnreach) },
+			succeeded:   func() error { return reply(c, repSucceeded) },
+		}
+	} else {
+		status := func(code int) func() error {
+			return func() error {
+				_, err := fmt.Fprintf(c, "HTTP/1.1 %d %s\r\n\r\n", code, http.StatusText(code))
+				return err
+			}
+		}
+		ans = answers{refused: status(http.StatusForbidden), unreachable: status(http.StatusBadGateway), succeeded: status(http.StatusOK)}
+		if host, port, err = httpConnect(br); err != nil {
+			_ = status(http.StatusBadRequest)()
+		}
+	}
+	if err != nil {
+		s.log.Debug("proxy handshake", "err", err)
 		return
 	}
 	target, ok := s.ports[port]
 	if !ok {
-		s.log.Info("socks: refused, no listener for that port", "host", host, "port", port)
-		reply(c, repNotAllowed)
+		s.log.Info("proxy: refused, no listener for that port", "host", host, "port", port)
+		_ = ans.refused()
 		return
 	}
 	up, err := net.DialTimeout("tcp", target, handshakeTimeout)
 	if err != nil {
-		reply(c, repHostUnreach)
+		_ = ans.unreachable()
 		return
 	}
 	if !s.track(up) {
@@ -133,10 +172,11 @@ func (s *Server) serve(c net.Conn) {
 		return
 	}
 	defer s.untrack(up)
-	if err := reply(c, repSucceeded); err != nil {
+	if err := ans.succeeded(); err != nil {
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
+	limited.N = math.MaxInt64
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
 		_, _ = io.Copy(dst, src)
@@ -145,10 +185,30 @@ func (s *Server) serve(c net.Conn) {
 		}
 		done <- struct{}{}
 	}
-	go pipe(up, c)
+	go pipe(up, in) // what the client sent after its request may already be buffered
 	go pipe(c, up)
 	<-done
 	<-done
+}
+
+// bufferedConn reads through the reader that peeked at the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// httpConnect reads an HTTP CONNECT request and returns the host and port it asks for.
+func httpConnect(r *bufio.Reader) (host, port string, err error) {
+	req, err := http.ReadRequest(r)
+	if err != nil {
+		return "", "", fmt.Errorf("read HTTP proxy request: %w", err)
+	}
+	if req.Method != http.MethodConnect {
+		return "", "", fmt.Errorf("HTTP proxy request %s: only CONNECT is served", req.Method)
+	}
+	return net.SplitHostPort(req.Host)
 }
 
 // handshake runs the method negotiation and reads a CONNECT request; it answers errors itself.

@@ -1,7 +1,9 @@
 package socks
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -70,6 +72,46 @@ func TestProxyMapsEveryNameByPort(t *testing.T) {
 	defer c.Close()
 	if rep != repNotAllowed {
 		t.Fatalf("a port with no listener: reply %d, want %d", rep, repNotAllowed)
+	}
+}
+
+// TestHTTPConnect: the same port serves HTTP CONNECT, the proxy AWS's device SDKs support.
+func TestHTTPConnect(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", map[string]string{"443": echo(t)}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	connect := func(target string) (net.Conn, *bufio.Reader, string) {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The bytes after the request arrive with it, before the answer.
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\nping", target, target)
+		br := bufio.NewReader(c)
+		status, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := br.ReadString('\n'); err != nil { // the empty line
+			t.Fatal(err)
+		}
+		return c, br, status
+	}
+	c, br, status := connect("abc-ats.iot.us-east-1.amazonaws.com:443")
+	defer c.Close()
+	if status != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("status %q", status)
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "ping" {
+		t.Fatalf("tunnel echoed %q, %v", got, err)
+	}
+	c2, _, status := connect("example.com:80")
+	defer c2.Close()
+	if status != "HTTP/1.1 403 Forbidden\r\n" {
+		t.Errorf("a port with no listener: %q, want 403", status)
 	}
 }
 
