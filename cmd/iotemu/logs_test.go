@@ -53,9 +53,17 @@ functions:
 	}
 	out = startServe(t, cfgPath, dir, nil)
 	waitFor(t, out, "CA certificate")
-	proxy = regexp.MustCompile(`SOCKS5 proxy +(\S+)`).FindStringSubmatch(out.String())[1]
-	api = regexp.MustCompile(`control plane +(\S+)`).FindStringSubmatch(out.String())[1]
-	return proxy, api, dir, out
+	return bannerAddr(t, out, "proxy"), bannerAddr(t, out, "control plane"), dir, out
+}
+
+// bannerAddr returns the address serve's banner prints after label.
+func bannerAddr(t *testing.T, out *syncbuf.Buffer, label string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  ` + label + ` +(\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("the banner has no %q line:\n%s", label, out)
+	}
+	return m[1]
 }
 
 // connect publishes once with mosquitto_pub as client clientID with token; it reports whether
