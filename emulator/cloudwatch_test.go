@@ -207,7 +207,8 @@ func TestLogsAPI(t *testing.T) {
 }
 
 // TestLambdaMetrics reads AWS/Lambda's metrics with aws-sdk-go-v2's CloudWatch client (RPC v2
-// CBOR) and over JSON 1.0: three invocations of the authorizer, one of them an error.
+// CBOR) and over JSON 1.0 (the aws CLI's protocol, sent here by hand as botocore sends it):
+// three invocations of the authorizer, one of them an error.
 func TestLambdaMetrics(t *testing.T) {
 	emu, _, cw := cloudWatchClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
@@ -276,13 +277,14 @@ func TestLambdaMetrics(t *testing.T) {
 		t.Errorf("period 7: %v", err)
 	}
 
-	// JSON 1.0, the other protocol CloudWatch's model lists.
+	// JSON 1.0, as the aws CLI sends it.
 	body, _ := json.Marshal(map[string]any{"Namespace": "AWS/Lambda", "MetricName": "Invocations",
 		"Dimensions": []map[string]string{{"Name": "FunctionName", "Value": "auth-fn"}},
 		"StartTime":  now.Add(-time.Hour).Unix(), "EndTime": now.Add(time.Hour).Unix(), "Period": 3600, "Statistics": []string{"SampleCount"}})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+emu.APIAddr().String()+"/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801.GetMetricStatistics")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("x-amzn-query-mode", "true")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +292,9 @@ func TestLambdaMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	var out struct {
 		Datapoints []struct{ SampleCount float64 }
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/x-amz-json-1.0" {
+		t.Errorf("JSON 1.0 answered as %s", ct)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || len(out.Datapoints) != 1 || out.Datapoints[0].SampleCount != 3 {
 		t.Errorf("JSON 1.0: %d %+v %v", resp.StatusCode, out, err)

@@ -15,7 +15,7 @@ import (
 //	CloudWatch Logs (JSON 1.1, X-Amz-Target Logs_20140328.*): StartQuery, GetQueryResults,
 //	StopQuery, DescribeQueries, DescribeLogGroups, DescribeLogStreams, GetLogEvents,
 //	FilterLogEvents
-//	CloudWatch (RPC v2 CBOR, as the aws CLI and aws-sdk-go-v2 send it, and JSON 1.0):
+//	CloudWatch (RPC v2 CBOR, as aws-sdk-go-v2 sends it, and JSON 1.0, as the aws CLI does):
 //	GetMetricStatistics, GetMetricData, ListMetrics for AWS/Lambda's Invocations, Errors,
 //	Duration, Throttles and ConcurrentExecutions by FunctionName
 type CloudWatch interface {
@@ -44,7 +44,7 @@ type cloudWatch struct {
 // Target prefixes and paths of the protocols the CloudWatch operations come in.
 const (
 	logsTarget    = "Logs_20140328."                                    // AWS: CloudWatch Logs, JSON 1.1
-	metricsTarget = "GraniteServiceVersion20100801."                    // AWS: CloudWatch, JSON 1.0
+	metricsTarget = "GraniteServiceVersion20100801."                    // AWS: CloudWatch, JSON 1.0 (the aws CLI)
 	metricsPath   = "/service/GraniteServiceVersion20100801/operation/" // AWS: CloudWatch, RPC v2 CBOR
 )
 

@@ -39,9 +39,9 @@ func readBody(r *http.Request, w http.ResponseWriter) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 }
 
-// cborCodec is Smithy RPC v2 CBOR. AWS: the protocol the aws CLI and aws-sdk-go-v2 use for
-// CloudWatch: POST /service/GraniteServiceVersion20100801/operation/NAME, application/cbor,
-// the smithy-protocol: rpc-v2-cbor header, timestamps as tag 1 (seconds since the epoch).
+// cborCodec is Smithy RPC v2 CBOR, the protocol aws-sdk-go-v2's CloudWatch client uses.
+// AWS: POST /service/GraniteServiceVersion20100801/operation/NAME, application/cbor, the
+// smithy-protocol: rpc-v2-cbor header, timestamps as tag 1 (seconds since the epoch).
 type cborCodec struct{}
 
 func (cborCodec) decode(body []byte) (map[string]any, error) {
@@ -146,8 +146,9 @@ func eachOf[T any](v any, f func(any) T) ([]T, bool) {
 	return out, true
 }
 
-// jsonCodec is AWS JSON 1.0 (X-Amz-Target GraniteServiceVersion20100801.NAME), timestamps
-// as seconds since the epoch.
+// jsonCodec is AWS JSON 1.0 with awsQueryCompatible, the protocol the aws CLI uses for
+// CloudWatch (botocore sends X-Amz-Target GraniteServiceVersion20100801.NAME and
+// x-amzn-query-mode: true); timestamps are seconds since the epoch.
 type jsonCodec struct{}
 
 func (jsonCodec) decode(body []byte) (map[string]any, error) {
