@@ -62,6 +62,8 @@ func runChild(mode string) error {
 		return err
 	}
 	switch mode {
+	case "pubsub":
+		return runPubSub(c)
 	case "connect":
 		return forEach(n, func(i int) error { return c.connectOnce(clientID(i)) })
 	case "idle":

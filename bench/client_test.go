@@ -135,18 +135,7 @@ func connectPacket(clientID, username string) []byte {
 		body = appendString(body, username)
 	}
 	body[7] = flags
-	pk := []byte{0x10}
-	for n := len(body); ; { // remaining length, MQTT's variable-length integer
-		b := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			b |= 0x80
-		}
-		pk = append(pk, b)
-		if n == 0 {
-			break
-		}
-	}
+	pk := appendLength([]byte{0x10}, len(body))
 	return append(pk, body...)
 }
 

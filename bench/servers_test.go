@@ -47,13 +47,15 @@ type server struct {
 
 // servers are the sides of every comparison: the emulator with an in-process authorizer, bare
 // mochi (the baseline for the emulator), the emulator with the example authorizer as an
-// executable behind its Runtime API (compared with the in-process kind), and the emulator
-// with an X.509 device on port 8883 (compared with custom authentication).
+// executable behind its Runtime API (compared with the in-process kind), the emulator with an
+// X.509 device on port 8883 (compared with custom authentication), and Debian's mosquitto
+// with TLS (skipped where it is not installed).
 var servers = []server{
 	{"emulator", startEmulator},
 	{"mochi", startMochi},
 	{"executable", startExecutable},
 	{"x509", startX509},
+	{"mosquitto", startMosquittoServer},
 }
 
 // signingKey is the token signing key pair; RSA key generation is slow, so one per binary.
@@ -82,6 +84,9 @@ func authorize(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (ev
 				{Effect: "Allow", Action: []string{"iot:Connect"}, Resource: []string{arn("client/${iot:ClientId}")}},
 				{Effect: "Allow", Action: []string{"iot:Publish", "iot:Receive"}, Resource: []string{arn("topic/devices/${iot:ClientId}/*")}},
 				{Effect: "Allow", Action: []string{"iot:Subscribe"}, Resource: []string{arn("topicfilter/devices/${iot:ClientId}/*")}},
+				// The message-path benchmark's shared topics.
+				{Effect: "Allow", Action: []string{"iot:Publish", "iot:Receive"}, Resource: []string{arn("topic/bench/*")}},
+				{Effect: "Allow", Action: []string{"iot:Subscribe"}, Resource: []string{arn("topicfilter/bench/*")}},
 				{Effect: "Deny", Action: []string{"iot:Publish"}, Resource: []string{arn("topic/admin/*")}},
 			},
 		}},
@@ -91,10 +96,16 @@ func authorize(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (ev
 }
 
 // startEmulator starts an emulator with one signed custom authorizer backed by an in-process
-// function, and returns how to connect to it through that authorizer.
+// function, and returns how to connect to it through that authorizer. Its text log is on, as
+// `iotemu serve` runs it, and written to the null device.
 func startEmulator(tb testing.TB) (target, *emulator.Emulator) {
 	tb.Helper()
-	return startWith(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize})
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { devnull.Close() })
+	return startWithOptions(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize}, emulator.Options{Stdout: devnull})
 }
 
 // startExecutable is startEmulator with examples/authorizer built and run as an executable.
@@ -127,11 +138,17 @@ var exampleAuthorizer = sync.OnceValues(func() (string, error) {
 // startWith starts an emulator whose one signed authorizer invokes fn.
 func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator) {
 	tb.Helper()
+	return startWithOptions(tb, fn, emulator.Options{})
+}
+
+// startWithOptions starts an emulator whose one signed authorizer invokes fn, with opts.
+func startWithOptions(tb testing.TB, fn emulator.Function, opts emulator.Options) (target, *emulator.Emulator) {
+	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&signingKey().PublicKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	emu := emulator.NewTest(tb, emulator.Config{
+	emu := emulator.NewTestWithOptions(tb, emulator.Config{
 		AccountID: account,
 		Region:    region,
 		Listen:    emulator.Listen{MQTT8883: "off", HTTP8443: "off"},
@@ -142,7 +159,7 @@ func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator)
 			TokenKeyName:           "token",
 			TokenSigningPublicKeys: map[string]string{"k1": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
 		}},
-	})
+	}, opts)
 	if emu.Endpoint() != serverName {
 		tb.Fatalf("emulator endpoint %s; the benchmark expects %s", emu.Endpoint(), serverName)
 	}
@@ -172,7 +189,8 @@ func startX509(tb testing.TB) (target, *emulator.Emulator) {
 	}, emu
 }
 
-// startMochi starts bare mochi-mqtt: default options (logging discarded, as the emulator does),
+// startMochi starts bare mochi-mqtt: default options but the emulator's queue of 100 pending
+// writes per connection (logging discarded, as the emulator does),
 // a TLS listener with the same kind of certificate as the emulator's (ECDSA P-256 from the same
 // CA code, same chain, same SNI name) advertising ALPN mqtt, and the allow-all hook. The
 // username is the emulator's, so that both servers read the same CONNECT bytes.
@@ -186,7 +204,9 @@ func startMochi(tb testing.TB) (target, *emulator.Emulator) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler)})
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = 100 // the emulator's queue per connection
+	s := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler), Capabilities: caps})
 	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
 		tb.Fatal(err)
 	}

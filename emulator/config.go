@@ -59,6 +59,10 @@ type Config struct {
 	// MQTT packet, so that a silent client cannot hold a socket (default 10 s each).
 	HandshakeTimeout   time.Duration `yaml:"handshakeTimeout"`
 	FirstPacketTimeout time.Duration `yaml:"firstPacketTimeout"`
+	// OutboundQuotas applies AWS's per-connection quotas to what each device is sent: at most
+	// 100 publishes per second (more are dropped and logged as failed Publish-Out events) and
+	// 512 KiB per second (more is delayed). Off by default.
+	OutboundQuotas bool `yaml:"outboundQuotas"`
 	// Inferred switches iotemu's reading where AWS's documentation is silent or conflicts.
 	Inferred Inferred `yaml:"inferred"`
 

@@ -137,6 +137,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Certs:              e.certs,
 		Log:                e.log,
 		FirstPacketTimeout: cfg.FirstPacketTimeout,
+		OutboundQuotas:     cfg.OutboundQuotas,
 		Clock:              opts.Clock,
 		Logger:             opts.Logger,
 	})

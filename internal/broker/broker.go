@@ -4,6 +4,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +44,13 @@ type Config struct {
 	FirstPacketTimeout time.Duration
 	// Clock runs the authorizer's refresh and disconnect timers and HTTP answer caching
 	// (default: the real clock).
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Clock clock.Clock
+	// OutboundQuotas applies AWS's per-connection quotas to what the broker sends each client:
+	// at most OutboundPublishRate publishes per second (more are dropped and logged as failed
+	// deliveries) and OutboundThroughput bytes per second (more is delayed). Off by default, so
+	// that tests and benchmarks are not throttled.
+	OutboundQuotas bool
+	Logger         *slog.Logger
 }
 
 // Broker serves authenticated MQTT connections.
@@ -52,6 +58,7 @@ type Broker struct {
 	cfg      Config
 	server   *mqtt.Server
 	versions versions
+	docs     documentCache
 	// recheckMu serialises RecheckCertificates, which rewrites sessions' policies.
 	recheckMu sync.Mutex
 }
@@ -75,8 +82,9 @@ func New(cfg Config) (*Broker, error) {
 	caps.MaximumSessionExpiryInterval = 604800 // AWS: persistent sessions last at most 7 days (default 1 h)
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
 	// mochi's default of 8192 pending writes is a 64 KiB channel buffer for every connection,
-	// idle or not: 256 keeps an idle connection small.
-	caps.MaximumClientWritesPending = 256
+	// idle or not. The connection's writer never blocks (connWriter), so the queue only covers
+	// the moment between a publisher and the writer goroutine.
+	caps.MaximumClientWritesPending = maxWritesPending
 	server := mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
 		InlineClient:             true,
@@ -110,17 +118,23 @@ func (b *Broker) Close() error {
 // authentication and the iot:Connect check, refuses the device as AWS would, or hands the
 // connection to mochi.
 func (b *Broker) ServeConn(c *gateway.Conn) {
-	defer c.Close()
 	s, raw := b.admit(c)
 	if s == nil {
+		c.Close()
 		return
 	}
-	c.SetValue(s)
 	c.Unread(raw)
+	var pace *pacer
+	if b.cfg.OutboundQuotas {
+		pace = &pacer{rate: OutboundThroughput}           // AWS: 512 KiB per second per connection, more delayed
+		s.rate = &rateLimiter{limit: OutboundPublishRate} // AWS: 100 publishes per second per connection
+	}
+	s.writer = newConnWriter(c, s, backlogHardLimit, pace)
+	defer s.writer.Close()
 	// The goroutine stays here for the connection's life. admit's frame (the decoded CONNECT,
 	// about 3 KB) is then off its stack, so the runtime can shrink an idle connection's stack
 	// from 32 KiB to 16 KiB.
-	_ = b.server.EstablishConnection(listenerID, c)
+	_ = b.server.EstablishConnection(listenerID, s.writer)
 }
 
 // admit reads CONNECT, runs custom authentication and the iot:Connect check, and returns the
@@ -151,7 +165,7 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		HasUsername:  pk.Connect.UsernameFlag,
 		Username:     string(pk.Connect.Username),
 		HasPassword:  pk.Connect.PasswordFlag,
-		Password:     pk.Connect.Password,
+		Password:     bytes.Clone(pk.Connect.Password), // kept for refreshes: never the CONNECT's buffer
 		ClientID:     s.ClientID,
 	}
 	if h := c.Info.HTTP; h != nil {
@@ -201,7 +215,7 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 		return nil, nil, false
 	}
 	b.steps(s, traceID, res.Steps)
-	docs, err := parseDocuments(res.PolicyDocuments)
+	docs, err := b.docs.parse(res.PolicyDocuments)
 	if err != nil {
 		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
 		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
@@ -234,12 +248,37 @@ func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, wil
 	}
 }
 
-func parseDocuments(texts []string) ([]*policy.Document, error) {
+// documentCache shares parsed policy documents among connections: an authorizer usually
+// returns the same text to many devices (with policy variables), and a parsed document is
+// read-only, so each connection's compiled policy can point at one copy.
+type documentCache struct {
+	mu sync.Mutex
+	m  map[string]*policy.Document // by index and text
+}
+
+// maxCachedDocuments bounds the cache; a full cache starts over.
+const maxCachedDocuments = 256
+
+// parse parses the authorizer's policy documents, reusing those parsed before.
+func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 	docs := make([]*policy.Document, 0, len(texts))
 	for i, t := range texts {
-		d, err := policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t))
-		if err != nil {
-			return nil, err
+		name := fmt.Sprintf("policyDocuments[%d]", i)
+		key := name + "\x00" + t
+		c.mu.Lock()
+		d, ok := c.m[key]
+		c.mu.Unlock()
+		if !ok {
+			var err error
+			if d, err = policy.Parse(name, []byte(t)); err != nil {
+				return nil, err
+			}
+			c.mu.Lock()
+			if c.m == nil || len(c.m) >= maxCachedDocuments {
+				c.m = make(map[string]*policy.Document)
+			}
+			c.m[key] = d
+			c.mu.Unlock()
 		}
 		docs = append(docs, d)
 	}

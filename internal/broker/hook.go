@@ -15,7 +15,6 @@ import (
 
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/emulator/policy"
-	"github.com/iotemu/iotemu/internal/gateway"
 )
 
 // hook enforces AWS IoT's limits and the session's policy inside mochi.
@@ -37,15 +36,16 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnSubscribe,
 		mqtt.OnSubscribed,
 		mqtt.OnPacketEncode,
+		mqtt.OnPacketSent,
+		mqtt.OnPublishDropped,
 		mqtt.OnDisconnect,
 	}, []byte{b})
 }
 
-// sessionOf returns the session the gateway attached to a client's connection.
+// sessionOf returns the session of a client's connection; nil for mochi's inline client.
 func sessionOf(cl *mqtt.Client) *Session {
-	if c, ok := cl.Net.Conn.(*gateway.Conn); ok {
-		s, _ := c.Value().(*Session)
-		return s
+	if w, ok := cl.Net.Conn.(*connWriter); ok {
+		return w.s
 	}
 	return nil
 }
@@ -146,16 +146,18 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	return pk, nil
 }
 
-// mayPublish checks the session's policy for a publish to topic (MQTT or HTTPS), tracing each
-// decision.
+// mayPublish checks the session's policy for a publish to topic (MQTT or HTTPS), tracing a
+// decision the first time it is made for the topic under the policy, and every denial.
 func (b *Broker) mayPublish(s *Session, traceID, topic string, retain bool) bool {
-	resource := policy.TopicARN(b.cfg.Region, b.cfg.AccountID, topic)
-	p := s.Policy()
-	d := p.Evaluate(policy.Publish, resource) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
-	b.decision(s, traceID, "publish", d)
-	if d.Allowed && retain {
-		d = p.Evaluate(policy.RetainPublish, resource) // AWS: RETAIN also needs iot:RetainPublish
+	d, fresh := s.decide(b, policy.Publish, topic) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
+	if fresh || !d.Allowed {
 		b.decision(s, traceID, "publish", d)
+	}
+	if d.Allowed && retain {
+		d, fresh = s.decide(b, policy.RetainPublish, topic) // AWS: RETAIN also needs iot:RetainPublish
+		if fresh || !d.Allowed {
+			b.decision(s, traceID, "publish", d)
+		}
 	}
 	return d.Allowed
 }
@@ -169,6 +171,10 @@ func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) err
 	denied, overQuota := false, false
 	total := cl.State.Subscriptions.Len()
 	for i, sub := range pk.Filters {
+		// A string of our own, which mochi passes unchanged to OnACLCheck: its address tells
+		// the subscribe check from a delivery (see Session.subVerdict).
+		sub.Filter = strings.Clone(sub.Filter)
+		pk.Filters[i].Filter = sub.Filter
 		traceID := uuid.NewString()
 		ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventSubscribe, TopicName: sub.Filter}
 		if err := CheckTopic(sub.Filter); err != nil {
@@ -261,20 +267,10 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if write {
 		return s.publishAllowed
 	}
-	if allowed, ok := s.takeSubVerdict(topic); ok {
+	if allowed, ok := s.subVerdict(topic); ok {
 		return allowed
 	}
-	// A delivery: AWS checks iot:Receive for every message sent to the client, retained ones
-	// included, so a policy that loses Receive stops delivery on an existing subscription.
-	traceID := uuid.NewString()
-	d := s.Policy().Evaluate(policy.Receive, policy.TopicARN(h.b.cfg.Region, h.b.cfg.AccountID, topic))
-	h.b.decision(s, traceID, "receive", d)
-	ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusSuccess}
-	if !d.Allowed {
-		ev.Status, ev.Reason, ev.Details = iotlog.StatusFailure, iotlog.ReasonAuthorizationFailure, detailsAuthorizationFailure
-	}
-	h.b.event(s, ev)
-	return d.Allowed
+	return h.b.admitDelivery(s, topic)
 }
 
 // OnSubscribed runs before mochi writes the SUBACK: it puts in the reason codes that
@@ -308,6 +304,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 		return
 	}
 	s.stopTimers()
+	h.b.writeFailures(s, s.out.drain())
 	reason := disconnectReason(s.getCloseReason(), cl.StopCause(), err)
 	msg := "connection ended: " + reason
 	if err != nil {
@@ -332,9 +329,15 @@ func (h *hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	return pk
 }
 
-// OnPacketEncode adds to an MQTT 5 CONNACK the capabilities AWS IoT announces and mochi does
-// not.
+// OnPacketEncode follows each delivery mochi is about to write (see OnPacketSent), and adds to
+// an MQTT 5 CONNACK the capabilities AWS IoT announces and mochi does not.
 func (h *hook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Publish {
+		if s := sessionOf(cl); s != nil {
+			h.b.writeFailures(s, s.out.encoding(&pk))
+		}
+		return pk
+	}
 	if pk.FixedHeader.Type != packets.Connack || cl.Properties.ProtocolVersion < 5 || pk.ReasonCode != 0 {
 		return pk
 	}

@@ -2,10 +2,10 @@ package broker
 
 import (
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 
@@ -38,9 +38,17 @@ type Session struct {
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
 
+	// The connection's writer (nil for HTTPS), its publish rate when AWS's quotas are
+	// emulated, the policy decisions in force and the deliveries being written.
+	writer    *connWriter
+	rate      *rateLimiter
+	decisions decisionCache
+	out       outbox
+
+	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
+	pendingSubs atomic.Pointer[[]subVerdict]
+
 	mu          sync.Mutex
-	pendingSubs []subVerdict  // SUBSCRIBE verdicts waiting for OnACLCheck(write=false)
-	subOrder    []subVerdict  // all verdicts of that SUBSCRIBE, in filter order
 	closeReason string        // AWS disconnect reason when the emulator closed the connection
 	client      *mqtt.Client  // set once the session is established
 	timers      []clock.Timer // refresh and disconnect timers, stopped at disconnect
@@ -60,21 +68,21 @@ func (s *Session) Policy() *policy.Policy { return s.policy.Load() }
 // SetPolicy replaces the policy in force, at once, for every later check.
 func (s *Session) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
 
-// takeSubVerdict removes and returns the verdict recorded for filter by the SUBSCRIBE being
-// processed, if any.
+// subVerdict returns the verdict recorded for a filter of the SUBSCRIBE mochi is processing,
+// when filter is one of them; ok is false for a delivery.
 //
 // mochi asks the same question, OnACLCheck(topic, write=false), for a SUBSCRIBE filter and for
-// each delivery. The verdicts for a SUBSCRIBE are recorded when the packet is read and taken
-// here, in filter order, while mochi processes it on the connection's own goroutine. A delivery
-// to this client of a topic spelled exactly like a filter of a SUBSCRIBE in progress, arriving in
-// that microsecond window, would be judged by the subscribe verdict: accepted as the price of
-// using mochi unmodified.
-func (s *Session) takeSubVerdict(filter string) (allowed, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, v := range s.pendingSubs {
-		if v.filter == filter {
-			s.pendingSubs = append(s.pendingSubs[:i], s.pendingSubs[i+1:]...)
+// each delivery, and a delivery may be spelled exactly like a filter. The two are told apart by
+// the string itself: when it reads the SUBSCRIBE, the hook replaces each filter with a copy it
+// allocates, and mochi passes that very string to OnACLCheck. A delivery's topic comes from the
+// PUBLISH and can never be that allocation, so the comparison is of addresses, not spellings.
+func (s *Session) subVerdict(topic string) (allowed, ok bool) {
+	p := s.pendingSubs.Load()
+	if p == nil || len(topic) == 0 {
+		return false, false
+	}
+	for _, v := range *p {
+		if len(v.filter) == len(topic) && unsafe.StringData(v.filter) == unsafe.StringData(topic) {
 			return v.allowed, true
 		}
 	}
@@ -82,14 +90,18 @@ func (s *Session) takeSubVerdict(filter string) (allowed, ok bool) {
 }
 
 // setPendingSubs records the verdicts of the SUBSCRIBE being processed and returns those of
-// the previous one, in filter order (takeSubVerdict removes entries, so the order is kept in
-// subOrder).
+// the previous one.
 func (s *Session) setPendingSubs(v []subVerdict) []subVerdict {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	prev := s.subOrder
-	s.pendingSubs, s.subOrder = v, slices.Clone(v)
-	return prev
+	var prev *[]subVerdict
+	if v == nil {
+		prev = s.pendingSubs.Swap(nil)
+	} else {
+		prev = s.pendingSubs.Swap(&v)
+	}
+	if prev == nil {
+		return nil
+	}
+	return *prev
 }
 
 func (s *Session) setCloseReason(r string) {
