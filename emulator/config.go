@@ -87,6 +87,11 @@ type Listen struct {
 	// operations, for the aws CLI's --endpoint-url and the AWS SDKs (see package
 	// controlplane). It does not check credentials: keep it on loopback. Empty: none.
 	API string `yaml:"api"`
+	// AllowedHosts are host names, besides localhost and IP addresses, that requests to the
+	// admin endpoint and the control plane may name in their Host header: the emulator's
+	// name on a Docker network, for instance. Other names are refused, so that a web page
+	// cannot reach them by DNS rebinding.
+	AllowedHosts []string `yaml:"allowedHosts"`
 }
 
 // Authorizer is an AWS IoT custom authorizer, with the field names of AWS's
@@ -134,7 +139,8 @@ type Function struct {
 	// Timeout is the function's own timeout (default and at most 5 s: AWS IoT cuts an
 	// authorizer at 5 s whatever its timeout).
 	Timeout time.Duration `yaml:"timeout"`
-	// MemorySize in MB, as reported in REPORT lines and to the function (default 128).
+	// MemorySize in MB, as reported in REPORT lines and to the function (default 128). On
+	// Linux an executable function that uses more resident memory is killed, as Lambda does.
 	MemorySize int `yaml:"memorySize"`
 	// Permissions is the function's resource-based policy. Absent (nil), the function gets the
 	// statement `aws lambda add-permission --principal iot.amazonaws.com` would add for every

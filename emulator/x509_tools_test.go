@@ -128,7 +128,13 @@ func TestX509CurlPublish(t *testing.T) {
 // awsCLI runs the aws CLI against the emulator's control plane and decodes its JSON output.
 func awsCLI(t testing.TB, emu *emulator.Emulator, out any, args ...string) error {
 	t.Helper()
-	cmd := exec.Command(testtool.Require(t, "aws"), append([]string{"--endpoint-url", "http://" + emu.APIAddr().String(), "--region", region, "--output", "json"}, args...)...)
+	return awsCLIAt(t, "http://"+emu.APIAddr().String(), out, args...)
+}
+
+// awsCLIAt is awsCLI with the control plane's URL as the CLI is given it (--endpoint-url).
+func awsCLIAt(t testing.TB, endpoint string, out any, args ...string) error {
+	t.Helper()
+	cmd := exec.Command(testtool.Require(t, "aws"), append([]string{"--endpoint-url", endpoint, "--region", region, "--output", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -167,7 +167,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		f.log(id, fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, f.timeoutFor(begin, deadline).Seconds()))
 	}
 	f.log(id, "END RequestId: "+id)
-	f.log(id, f.report(id, elapsed, inv, timedOut))
+	f.log(id, f.report(id, elapsed, inv, timedOut, err))
 	f.metrics.record(begin, concurrency, elapsed, err, timedOut, errors.Is(err, ErrThrottled), inv.ColdStart)
 	return out, err
 }
@@ -178,7 +178,7 @@ func (f *Function) timeoutFor(start, deadline time.Time) time.Duration {
 }
 
 // report formats Lambda's REPORT line.
-func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut bool) string {
+func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut bool, err error) string {
 	ms := float64(d.Microseconds()) / 1000
 	line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB", id, ms, int(math.Ceil(ms)), f.cfg.MemoryMB)
 	if inv.MaxMemoryUsedMB > 0 {
@@ -187,8 +187,12 @@ func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut 
 	if inv.ColdStart && inv.InitDuration > 0 {
 		line += fmt.Sprintf("\tInit Duration: %.2f ms", float64(inv.InitDuration.Microseconds())/1000) // AWS: cold starts report their init
 	}
-	if timedOut {
+	var fe *FunctionError
+	switch {
+	case timedOut:
 		line += "\tStatus: timeout"
+	case errors.As(err, &fe) && fe.Type == ErrorTypeOutOfMemory:
+		line += "\tStatus: error\tError Type: " + ErrorTypeOutOfMemory // AWS: the REPORT line of a function killed for its memory
 	}
 	return line
 }

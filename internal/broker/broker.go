@@ -123,6 +123,7 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 		c.Close()
 		return
 	}
+	c.Authenticated() // the gateway no longer counts it among the sockets it may shed
 	c.Unread(raw)
 	var pace *pacer
 	if b.cfg.OutboundQuotas {

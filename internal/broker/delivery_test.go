@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
-	"github.com/iotemu/iotemu/internal/gateway"
 )
 
 const (
@@ -34,42 +32,12 @@ func (a fixedAuth) Authenticate(_ context.Context, req customauth.Request) (*cus
 // allowAll grants every action on every resource.
 const allowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`
 
-// pathBroker runs a Broker behind a loopback listener on port 0. The gateway's TLS is not
-// what these tests are about: connections reach the broker as the gateway hands them over.
+// pathBroker runs a Broker behind a loopback listener on port 0 (see serveBroker).
 func pathBroker(t *testing.T, policy string) (*Broker, *iotlog.Memory, string) {
 	t.Helper()
 	mem := iotlog.NewMemoryLimit(1 << 20)
-	b, err := New(Config{Region: pathRegion, AccountID: pathAccount, Auth: fixedAuth{policy}, Log: iotlog.New(mem)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			remote := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				b.ServeConn(&gateway.Conn{Conn: c, Info: gateway.ConnInfo{Role: gateway.Role8883, ALPN: "mqtt", Remote: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())}})
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		b.Close()
-		wg.Wait()
-	})
-	return b, mem, ln.Addr().String()
+	b, addr := serveBroker(t, Config{Region: pathRegion, AccountID: pathAccount, Auth: fixedAuth{policy}, Log: iotlog.New(mem)})
+	return b, mem, addr
 }
 
 // pahoClient connects a paho MQTT 3.1.1 client; readBuffer, when not 0, shrinks the socket's
