@@ -20,26 +20,31 @@ func BenchmarkConnect(b *testing.B) {
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
 			tg, _ := s.start(b)
-			c, err := newClient(tg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var seq atomic.Int64
-			b.SetParallelism(max(1, connectors/runtime.GOMAXPROCS(0)))
-			cpu := processCPU() + externalCPU(tg)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := c.connectOnce("bench-" + strconv.FormatInt(seq.Add(1), 10)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			report(b, processCPU()+externalCPU(tg)-cpu, "cpu-ns/op")
+			connects(b, tg)
 		})
 	}
+}
+
+// connects runs BenchmarkConnect's loop against tg and reports it.
+func connects(b *testing.B, tg target) {
+	c, err := newClient(tg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var seq atomic.Int64
+	b.SetParallelism(max(1, connectors/runtime.GOMAXPROCS(0)))
+	cpu := processCPU() + externalCPU(tg)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.connectOnce("bench-" + strconv.FormatInt(seq.Add(1), 10)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	report(b, processCPU()+externalCPU(tg)-cpu, "cpu-ns/op")
 }
 
 // BenchmarkConnectServerCPU measures the server's CPU time per connect (server-cpu-ns/op),
@@ -49,15 +54,20 @@ func BenchmarkConnectServerCPU(b *testing.B) {
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
 			tg, _ := s.start(b)
-			cpu := serverCPU(tg)
-			b.ResetTimer()
-			if err := startChild(b, "connect", tg, b.N).stop(); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			report(b, serverCPU(tg)-cpu, "server-cpu-ns/op")
+			serverConnects(b, tg)
 		})
 	}
+}
+
+// serverConnects runs BenchmarkConnectServerCPU's child against tg and reports it.
+func serverConnects(b *testing.B, tg target) {
+	cpu := serverCPU(tg)
+	b.ResetTimer()
+	if err := startChild(b, "connect", tg, b.N).stop(); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	report(b, serverCPU(tg)-cpu, "server-cpu-ns/op")
 }
 
 // externalCPU returns the CPU time of the server behind t when it runs in its own process

@@ -37,7 +37,7 @@ func (e *Emulator) logGroups() []string {
 // logEvents returns the events of the named log groups (all when none is named) as CloudWatch
 // holds them, oldest first. The decision trace is iotemu's own and is in none of them.
 func (e *Emulator) logEvents(groups ...string) []insights.Event {
-	var src logReader = e.memory
+	var src logReader = e.Logs() // flushed: every record logged before the call is in it
 	want := func(g string) bool { return len(groups) == 0 || slices.Contains(groups, g) }
 	prefix := e.cfg.AccountID + ":"
 	var out []insights.Event

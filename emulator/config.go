@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/internal/yamlpos"
 	"github.com/iotemu/iotemu/lambdarunner"
 )
@@ -189,6 +190,59 @@ type LogConfig struct {
 	Format string `yaml:"format"`
 	// File, when set, receives every event and trace as JSON lines.
 	File string `yaml:"file"`
+	// Verbose makes the text format write every step of the decision trace with its data,
+	// instead of one line per event and the step that decided it (serve -v).
+	Verbose bool `yaml:"verbose"`
+	// ShowSecrets writes tokens, signatures and passwords in full in the decision trace, for
+	// local debugging only. By default they are shown as a short hash that correlates
+	// connections (a signature as its first and last characters): CI logs are read by many.
+	ShowSecrets bool `yaml:"showSecrets"`
+	// Level is AWS IoT's defaultLogLevel: DEBUG, INFO (the default), WARN, ERROR or
+	// DISABLED. It filters the AWS events (not iotemu's decision trace), as on AWS.
+	Level string `yaml:"level"`
+	// DisableAllLogs is AWS IoT's disableAllLogs: no AWS event is written.
+	DisableAllLogs bool `yaml:"disableAllLogs"`
+	// Targets are AWS IoT's resource-specific logging levels (SetV2LoggingLevel).
+	Targets []LogTarget `yaml:"targets"`
+}
+
+// LogTarget is one resource-specific logging level.
+type LogTarget struct {
+	// TargetType is CLIENT_ID, SOURCE_IP, PRINCIPAL_ID or THING_GROUP (kept, but it matches
+	// no connection until the emulator has things).
+	TargetType string `yaml:"targetType"`
+	TargetName string `yaml:"targetName"`
+	LogLevel   string `yaml:"logLevel"`
+}
+
+// levels compiles the logging levels of the configuration.
+func (c LogConfig) levels() (iotlog.Levels, error) {
+	l := iotlog.Levels{DisableAll: c.DisableAllLogs}
+	if c.Level != "" {
+		lvl, err := iotlog.ParseLevel(c.Level)
+		if err != nil {
+			return l, fmt.Errorf("log.level: %w", err)
+		}
+		l.Default = lvl
+	}
+	for i, t := range c.Targets {
+		typ, err := iotlog.ParseTargetType(t.TargetType)
+		if err == nil && (typ == iotlog.TargetDefault || t.TargetName == "") {
+			err = errors.New("a target needs a targetType other than DEFAULT and a targetName")
+		}
+		if err != nil {
+			return l, fmt.Errorf("log.targets[%d]: %w", i, err)
+		}
+		lvl, err := iotlog.ParseLevel(t.LogLevel)
+		if err != nil {
+			return l, fmt.Errorf("log.targets[%d]: %w", i, err)
+		}
+		if l.Targets == nil {
+			l.Targets = make(map[iotlog.Target]iotlog.Level)
+		}
+		l.Targets[iotlog.Target{Type: typ, Name: t.TargetName}] = lvl
+	}
+	return l, nil
 }
 
 // Function kinds.
@@ -284,6 +338,9 @@ func (c Config) validate() error {
 	case "", "text", "json", "off":
 	default:
 		errs = append(errs, fmt.Errorf("log.format %q is not text, json or off", c.Log.Format))
+	}
+	if _, err := c.Log.levels(); err != nil {
+		errs = append(errs, err)
 	}
 	functions := map[string]bool{}
 	for i, f := range c.Functions {

@@ -129,6 +129,15 @@ func apiError(err error) error {
 	return fmt.Errorf("%w: %s", ex, err.Error())
 }
 
+// LogLevels implements controlplane.Logging.
+func (b apiBackend) LogLevels() iotlog.Levels { return b.e.LogLevels() }
+
+// ShowSecrets implements controlplane.Logging.
+func (b apiBackend) ShowSecrets() bool { return b.e.cfg.Log.ShowSecrets }
+
+// UpdateLogLevels implements controlplane.Logging.
+func (b apiBackend) UpdateLogLevels(update func(*iotlog.Levels)) { b.e.log.UpdateLevels(update) }
+
 // Account implements controlplane.X509Backend.
 func (b apiBackend) Account() *certauth.Registry { return b.e.certs }
 

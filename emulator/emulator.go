@@ -63,9 +63,9 @@ type Options struct {
 	// the real clock; a *clock.Virtual (tests) or *clock.Adjustable (a running server) lets
 	// Advance and the admin endpoint move it forward.
 	Clock clock.Clock
-	// LogLimit keeps only about the newest LogLimit events and traces in memory (Logs); 0
-	// keeps everything, as tests want.
-	LogLimit int
+	// LogMemoryBytes bounds the in-memory log (Logs) in bytes: the newest records are kept
+	// (see iotlog.Memory); 0 means iotlog.DefaultMemoryBytes.
+	LogMemoryBytes int64
 }
 
 // Emulator is a running emulated data endpoint.
@@ -103,7 +103,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
-	e := &Emulator{cfg: cfg, logger: opts.Logger, clock: opts.Clock, memory: iotlog.NewMemoryLimit(opts.LogLimit)}
+	e := &Emulator{cfg: cfg, logger: opts.Logger, clock: opts.Clock, memory: iotlog.NewMemoryBytes(opts.LogMemoryBytes)}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -133,7 +133,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	e.broker, err = broker.New(broker.Config{
 		Region:             cfg.Region,
 		AccountID:          cfg.AccountID,
-		Auth:               &customauth.Authenticator{Registry: e.registry},
+		Auth:               &customauth.Authenticator{Registry: e.registry, ShowSecrets: cfg.Log.ShowSecrets},
 		Certs:              e.certs,
 		Log:                e.log,
 		FirstPacketTimeout: cfg.FirstPacketTimeout,
@@ -184,28 +184,6 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		}
 	}
 	return e, nil
-}
-
-func (e *Emulator) setupLog(stdout io.Writer) error {
-	sinks := []iotlog.Sink{e.memory}
-	if stdout != nil {
-		switch e.cfg.Log.Format {
-		case "", "text":
-			sinks = append(sinks, iotlog.NewTextSink(stdout))
-		case "json":
-			sinks = append(sinks, iotlog.NewJSONSink(stdout))
-		}
-	}
-	if e.cfg.Log.File != "" {
-		f, err := iotlog.OpenFile(e.path(e.cfg.Log.File))
-		if err != nil {
-			return err
-		}
-		e.closers = append(e.closers, f)
-		sinks = append(sinks, f)
-	}
-	e.log = iotlog.New(sinks...)
-	return nil
 }
 
 func (e *Emulator) setupRegistry() error {
@@ -382,7 +360,7 @@ func (e *Emulator) refused(r gateway.Refusal) {
 		Details:            details,
 		AuthenticationType: iotlog.AuthenticationTypeCustomAuth,
 		ServerName:         r.Info.ServerName,
-	})
+	}, &iotlog.Who{SourceIP: addr})
 }
 
 // path resolves a path from the configuration file's directory.
@@ -420,6 +398,7 @@ func (e *Emulator) close() error {
 	if e.registry != nil {
 		errs = append(errs, e.registry.close())
 	}
+	e.log.Close() // after everything that logs, before the files it writes
 	for _, c := range slices.Backward(e.closers) {
 		errs = append(errs, c.Close())
 	}
@@ -508,9 +487,6 @@ func (e *Emulator) ClientTLSConfig() *tls.Config {
 		MinVersion: tls.VersionTLS12,
 	}
 }
-
-// Logs returns the in-memory log: every AWS event and decision trace since start.
-func (e *Emulator) Logs() *iotlog.Memory { return e.memory }
 
 // SigningKey returns the private half of a "generated:NAME" token signing key, to sign tokens
 // as a device would.

@@ -15,6 +15,10 @@ func (r *Runner) config(sc *Scenario, keys map[string]*rsa.PrivateKey) (emulator
 	s := sc.setup
 	cfg := emulator.Config{AccountID: s.AccountID, Region: s.Region, EndpointPrefix: s.EndpointPrefix,
 		Listen: emulator.Listen{API: "127.0.0.1:0"}} // the control plane, for describeAuthorizer and testInvokeAuthorizer
+	// A scenario checks the exact event its function received (expectFunctionEvent,
+	// expectTrace), so its trace holds the secrets; they are the scenario's own fixtures
+	// (generated keys, the tokens of its clients), and a failure quotes only trace sentences.
+	cfg.Log.ShowSecrets = true
 	if s.DefaultAuthorizer != nil {
 		cfg.DefaultAuthorizer = s.DefaultAuthorizer.name
 	}

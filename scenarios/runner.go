@@ -148,6 +148,7 @@ func (r *Runner) RunOne(ctx context.Context, sc *Scenario) *Result {
 		res.Steps = append(res.Steps, StepResult{Index: i + 1, Line: st.at.line, Step: a.describe(), Want: o.want, Saw: o.saw, Passed: o.ok})
 		if !o.ok {
 			res.NotRun = len(sc.steps) - i - 1
+			x.emu.FlushLog() // the log is written off the devices' goroutines
 			res.Log = log.String()
 			break
 		}

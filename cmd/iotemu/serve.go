@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration `file` (default: the embedded default, see \"iotemu config\")")
 	dataDir := fs.String("data-dir", "", "`directory` for the CA and generated keys (default: dataDir from the config, else "+defaultDataDir()+")")
-	verbose := fs.Bool("v", false, "log the emulator's own diagnostics to stderr")
+	verbose := fs.Bool("v", false, "verbose: every step of the decision trace, with its data, in the text log, and the emulator's own diagnostics on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,12 +54,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelDebug
+		cfg.Log.Verbose = true
 	}
 	emu, err := emulator.Start(cfg, emulator.Options{
-		Stdout:   stdout,
-		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-		LogLimit: 10000,
-		Clock:    clock.NewAdjustable(),
+		Stdout: stdout,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Clock:  clock.NewAdjustable(),
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,11 @@
 //	DescribeDefaultAuthorizer    GET    /default-authorizer
 //	ClearDefaultAuthorizer       DELETE /default-authorizer
 //	DescribeEndpoint             GET    /endpoint
+//	SetV2LoggingOptions          POST   /v2LoggingOptions
+//	GetV2LoggingOptions          GET    /v2LoggingOptions
+//	SetV2LoggingLevel            POST   /v2LoggingLevel
+//	ListV2LoggingLevels          GET    /v2LoggingLevel
+//	DeleteV2LoggingLevel         DELETE /v2LoggingLevel
 //	AddPermission (Lambda)       POST   /2015-03-31/functions/{name}/policy
 //	GetPolicy (Lambda)           GET    /2015-03-31/functions/{name}/policy
 //	RemovePermission (Lambda)    DELETE /2015-03-31/functions/{name}/policy/{statementId}
@@ -63,6 +68,8 @@ type Backend interface {
 	Statements(function string) (functionARN string, sts []lambdarunner.Statement, err error)
 	// SetStatements replaces a function's resource-based policy.
 	SetStatements(function string, sts []lambdarunner.Statement) error
+	// Logging holds AWS IoT's v2 logging levels.
+	Logging
 	// TestInvoked records the decision trace of a TestInvokeAuthorizer call.
 	TestInvoked(traceID string, steps []customauth.Step)
 }
@@ -135,6 +142,11 @@ func New(b Backend) *Handler {
 	h.mux.HandleFunc("GET /default-authorizer", h.describeDefaultAuthorizer)
 	h.mux.HandleFunc("DELETE /default-authorizer", h.clearDefaultAuthorizer)
 	h.mux.HandleFunc("GET /endpoint", h.describeEndpoint)
+	h.mux.HandleFunc("POST /v2LoggingOptions", h.setV2LoggingOptions)
+	h.mux.HandleFunc("GET /v2LoggingOptions", h.getV2LoggingOptions)
+	h.mux.HandleFunc("POST /v2LoggingLevel", h.setV2LoggingLevel)
+	h.mux.HandleFunc("GET /v2LoggingLevel", h.listV2LoggingLevels)
+	h.mux.HandleFunc("DELETE /v2LoggingLevel", h.deleteV2LoggingLevel)
 	h.mux.HandleFunc("POST /2015-03-31/functions/{name}/policy", h.addPermission)
 	h.mux.HandleFunc("GET /2015-03-31/functions/{name}/policy", h.getPolicy)
 	h.mux.HandleFunc("DELETE /2015-03-31/functions/{name}/policy/{statementId}", h.removePermission)

@@ -305,7 +305,7 @@ func (h *Handler) testInvokeAuthorizer(w http.ResponseWriter, r *http.Request) {
 		req.HasUsername, req.Username = c.Username != "", c.Username
 		req.HasPassword, req.Password = c.Password != nil, c.Password
 	}
-	res, err := (&customauth.Authenticator{Registry: h.backend}).Authenticate(r.Context(), req)
+	res, err := (&customauth.Authenticator{Registry: h.backend, ShowSecrets: h.backend.ShowSecrets()}).Authenticate(r.Context(), req)
 	var f *customauth.Failure
 	switch {
 	case res != nil:

@@ -11,9 +11,22 @@
 // came out the way it did. AWS never shows this. In JSON a trace is an object
 // whose first member is "iotemuTrace": true; events never carry that member.
 //
-// A Logger fans both out to sinks: JSON lines (NewJSONSink, OpenFile), text
-// for humans (NewTextSink) and an in-memory store for tests and the Go API
-// (NewMemory).
+// A Logger is the pipeline between the parts of the emulator that record
+// what happened (producers) and the sinks that subscribe to it: JSON lines
+// (NewJSONSink, OpenFile), text for humans (NewTextSink), the in-memory store
+// for tests and the Go API (NewMemory), and any Sink a program subscribes.
+// Recording is cheap and never waits for a sink: records go through a
+// bounded queue to one goroutine that feeds the sinks; what does not fit is
+// counted, reported in the log, and visible in Stats. See Logger.
+//
+// Secrets (tokens, signatures, passwords) are never written by default:
+// producers record them through Redact (a short hash) and ShortSignature
+// (the first and last characters), unless the user opts in for local
+// debugging (the emulator's log.showSecrets).
+//
+// Readers: a program that needs every record from now on subscribes a Sink
+// (Logger.Subscribe); one that reads what is stored uses a Memory (Events,
+// EventsSince for a cursor, Traces, FunctionLines, WaitEvent).
 package iotlog
 
 import (
@@ -21,17 +34,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-)
-
-// Level is the logLevel of an event.
-type Level string
-
-// Log levels, as AWS IoT writes them.
-const (
-	LevelError Level = "ERROR"
-	LevelWarn  Level = "WARN"
-	LevelInfo  Level = "INFO"
-	LevelDebug Level = "DEBUG"
 )
 
 // Event types (the eventType field) of the message broker entries the

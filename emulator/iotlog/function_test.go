@@ -10,10 +10,11 @@ import (
 func TestFunctionLinesReachEverySink(t *testing.T) {
 	var text, js bytes.Buffer
 	mem := NewMemory()
-	l := New(NewTextSink(&text), NewJSONSink(&js), mem)
+	l := New(NewTextSink(&text, true), NewJSONSink(&js), mem)
 	at := time.Date(2026, 11, 25, 20, 5, 25, 634e6, time.UTC)
 	l.FunctionLine(FunctionLine{Time: at, LogGroup: "/aws/lambda/auth", RequestID: "r1", Message: "START RequestId: r1 Version: $LATEST"})
 	l.FunctionLine(FunctionLine{Time: at, LogGroup: "/aws/lambda/auth", RequestID: "r2", Message: "other"})
+	l.Close()
 
 	if got, want := text.String(), "20:05:25.634 /aws/lambda/auth START RequestId: r1 Version: $LATEST\n"; !strings.HasPrefix(got, want) {
 		t.Errorf("text = %q, want prefix %q", got, want)

@@ -1,139 +1,374 @@
 package iotlog
 
 import (
-	"crypto/rand"
+	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Sink receives events, traces and function log lines from a Logger. Calls
-// may come from many goroutines at once; a sink must be safe for that and
-// return quickly.
+// Sink receives events, traces and function log lines from a Logger. A Logger calls its
+// sinks from one goroutine, in the order the records were accepted, so a sink needs no lock
+// for that; it must not call the Logger back. A sink that also implements Flusher is flushed
+// whenever the queue runs empty, so it may buffer its writes.
 type Sink interface {
 	WriteEvent(Event)
 	WriteTrace(Trace)
 	WriteFunctionLine(FunctionLine)
 }
 
-// Logger fans events and traces out to its sinks, filling in the fields AWS
-// always sets. It is safe for concurrent use, and a nil *Logger discards
-// everything.
+// Flusher is implemented by sinks that buffer: Flush is called when the Logger's queue is
+// empty and at Close.
+type Flusher interface {
+	Flush() error
+}
+
+// DefaultQueueLen is the Logger's queue length when Options.QueueLen is 0.
+const DefaultQueueLen = 8192
+
+// Options configure a Logger.
+type Options struct {
+	// QueueLen bounds the records accepted but not yet handed to the sinks (default
+	// DefaultQueueLen). When the queue is full, new records are dropped and counted.
+	QueueLen int
+	// Now is the clock used for records without a time (default time.Now).
+	Now func() time.Time
+	// Levels is the AWS v2 logging configuration events are filtered by (default: INFO for
+	// everyone).
+	Levels Levels
+}
+
+// Logger is the event pipeline: producers record events, traces and function log lines;
+// sinks subscribe. It is safe for concurrent use, and a nil *Logger discards everything.
 //
-// Delivery is synchronous, in call order per goroutine: when Event returns,
-// every sink has the event (a Memory sink shows it at once). The lock is not
-// held while sinks run, so a slow sink delays only its own caller. A sink
-// that panics is skipped for that record; the panic does not reach the
-// caller.
+// Recording never blocks and never waits for a sink. The record (its strings copied, so it
+// never keeps a caller's buffer alive, and client-controlled fields capped at MaxFieldLen)
+// goes into a bounded queue that one goroutine drains into the sinks. The overflow policy is
+// drop-newest: a record that finds the queue full is dropped and counted (Stats), and the
+// next record the sinks see is a trace saying how many were lost, so the log never claims
+// more than it has.
+//
+// Events are filtered at the source by AWS's logging levels (SetLevels, Enabled): an event
+// a level hides is not built, copied or queued. Decision traces are iotemu's own and are not
+// filtered by levels.
+//
+// Flush waits until every record accepted before it has reached every sink; tests use it
+// (through the emulator's Logs) to read the log deterministically.
 type Logger struct {
-	mu    sync.RWMutex
-	sinks []Sink
+	queue chan record
 	now   func() time.Time
+
+	levels atomic.Pointer[levelTable]
+
+	mu     sync.Mutex // guards sinks and closed
+	sinks  []Sink     // replaced, never changed in place
+	closed bool
+	stop   chan struct{} // closed by Close
+	done   chan struct{} // closed when the dispatcher has stopped
+
+	sinksSnapshot atomic.Pointer[[]Sink]
+
+	recorded, dropped atomic.Uint64
+	reported          uint64 // dropped count last reported in the log; dispatcher only
 }
 
-// New returns a Logger writing to sinks, with the wall clock as its clock.
+// record is one queued item: exactly one of its parts is used, by kind.
+type record struct {
+	kind  recordKind
+	event Event
+	trace Trace
+	line  FunctionLine
+	sync  chan struct{}
+}
+
+type recordKind uint8
+
+const (
+	kindEvent recordKind = iota
+	kindTrace
+	kindLine
+	kindSync
+)
+
+// Stats counts what a Logger did since it started.
+type Stats struct {
+	// Recorded is the number of records accepted into the queue.
+	Recorded uint64
+	// Dropped is the number of records lost because the queue was full.
+	Dropped uint64
+	// Queued is the number of records accepted but not yet handed to the sinks.
+	Queued int
+}
+
+// New returns a started Logger with default options, feeding sinks.
 func New(sinks ...Sink) *Logger {
-	return &Logger{sinks: slices.Clone(sinks), now: time.Now}
+	return NewWithOptions(Options{}, sinks...)
 }
 
-// SetNow replaces the clock used for missing timestamps (the emulator's
-// virtual clock in scenarios and tests).
-func (l *Logger) SetNow(now func() time.Time) {
+// NewWithOptions returns a started Logger feeding sinks. Close stops it.
+func NewWithOptions(opts Options, sinks ...Sink) *Logger {
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = DefaultQueueLen
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := &Logger{queue: make(chan record, opts.QueueLen), now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	l.levels.Store(newLevelTable(opts.Levels))
+	l.setSinks(slices.Clone(sinks))
+	go l.dispatch()
+	return l
+}
+
+// Subscribe adds s to the sinks: it receives every record accepted from now on, from the
+// Logger's goroutine. The returned function unsubscribes it; records already queued may
+// still reach it until the next Flush returns.
+func (l *Logger) Subscribe(s Sink) (unsubscribe func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.now = now
+	l.setSinks(append(slices.Clip(l.sinks), s))
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		i := slices.Index(l.sinks, s)
+		if i >= 0 {
+			l.setSinks(slices.Delete(slices.Clone(l.sinks), i, i+1))
+		}
+	}
 }
 
-// AddSink adds s to the sinks; it receives records logged from now on.
-func (l *Logger) AddSink(s Sink) {
+// setSinks publishes a new sink list to the dispatcher. l.mu must be held (or l unshared).
+func (l *Logger) setSinks(s []Sink) {
+	l.sinks = s
+	l.sinksSnapshot.Store(&s)
+}
+
+// SetLevels replaces the logging levels; it applies to events recorded from now on.
+func (l *Logger) SetLevels(cfg Levels) {
+	l.UpdateLevels(func(lv *Levels) { *lv = cfg })
+}
+
+// UpdateLevels changes the logging levels in place: update gets a copy of the levels in
+// force (Targets included) and what it leaves there applies from now on. Updates are
+// serialized, so two concurrent changes (say SetV2LoggingLevel for two clients) both apply.
+func (l *Logger) UpdateLevels(update func(*Levels)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sinks = append(slices.Clip(l.sinks), s)
+	cfg := l.Levels()
+	update(&cfg)
+	l.levels.Store(newLevelTable(cfg))
 }
 
-// RemoveSink removes every registration of s (compared with ==).
-func (l *Logger) RemoveSink(s Sink) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sinks = slices.DeleteFunc(slices.Clone(l.sinks), func(x Sink) bool { return x == s })
+// Levels returns the logging levels in force; Targets is a copy.
+func (l *Logger) Levels() Levels {
+	cfg := l.levels.Load().cfg
+	cfg.Targets = maps.Clone(cfg.Targets)
+	return cfg
 }
 
-// Event logs e. A zero Timestamp becomes the clock's now; an empty LogLevel
-// becomes ERROR for a failure and INFO otherwise; an empty TraceID becomes a
-// new random UUID. Everything else, Details included, is the caller's.
-func (l *Logger) Event(e Event) {
+// Enabled reports whether an event with the given status (StatusSuccess or StatusFailure)
+// of the connection w would be written. Producers on a hot path ask before building the
+// event, so a hidden event costs one lookup. A nil Logger is never enabled.
+func (l *Logger) Enabled(status string, w *Who) bool {
+	if l == nil {
+		return false
+	}
+	return l.levels.Load().verbosity(w).Includes(levelOf(status))
+}
+
+// Event records e, unless its level is hidden for w (see Enabled); w may be nil for events
+// of no connection. A zero Timestamp becomes the clock's now; an empty LogLevel becomes
+// AWS's level for its status; an empty TraceID becomes a new one (NewTraceID).
+func (l *Logger) Event(e Event, w *Who) {
 	if l == nil {
 		return
 	}
-	sinks, now := l.snapshot()
-	if e.Timestamp.IsZero() {
-		e.Timestamp = now()
-	}
 	if e.LogLevel == "" {
-		// AWS: failures are logged at ERROR, successes at INFO.
-		e.LogLevel = LevelInfo
-		if e.Status == StatusFailure {
-			e.LogLevel = LevelError
-		}
+		e.LogLevel = levelOf(e.Status)
+	}
+	if !l.levels.Load().verbosity(w).Includes(e.LogLevel) {
+		return
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = l.now()
 	}
 	if e.TraceID == "" {
-		// AWS: every entry carries a traceId, a UUID.
-		e.TraceID = newTraceID()
+		e.TraceID = NewTraceID()
 	}
-	for _, s := range sinks {
-		deliver(func() { s.WriteEvent(e) })
-	}
+	e.own()
+	l.enqueue(record{kind: kindEvent, event: e})
 }
 
-// Trace logs t. A zero Time becomes the clock's now.
+// Trace records t. A zero Time becomes the clock's now. When Message is empty and Explain is
+// set, Message is Explain's String, computed on the Logger's goroutine.
 func (l *Logger) Trace(t Trace) {
 	if l == nil {
 		return
 	}
-	sinks, now := l.snapshot()
 	if t.Time.IsZero() {
-		t.Time = now()
+		t.Time = l.now()
 	}
+	t.own()
+	l.enqueue(record{kind: kindTrace, trace: t})
+}
+
+// FunctionLine records a line of a function's log. A zero Time becomes the clock's now.
+//
+// Unlike events and traces, a function line waits for room in the queue: it comes from the
+// goroutine that reads the function's output, never from a device's, and Lambda keeps every
+// line a function writes (a function that floods its log is slowed down, as by a full pipe).
+// Its strings are kept as given, capped: they must not be changed afterwards.
+func (l *Logger) FunctionLine(f FunctionLine) {
+	if l == nil {
+		return
+	}
+	if f.Time.IsZero() {
+		f.Time = l.now()
+	}
+	f.own()
+	select {
+	case l.queue <- record{kind: kindLine, line: f}:
+		l.recorded.Add(1)
+	case <-l.stop:
+	}
+}
+
+// enqueue accepts r or drops it when the queue is full. It never blocks.
+func (l *Logger) enqueue(r record) {
+	select {
+	case l.queue <- r:
+		l.recorded.Add(1)
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Stats returns the Logger's counters.
+func (l *Logger) Stats() Stats {
+	if l == nil {
+		return Stats{}
+	}
+	return Stats{Recorded: l.recorded.Load(), Dropped: l.dropped.Load(), Queued: len(l.queue)}
+}
+
+// Flush waits until every record accepted before the call has been handed to every sink
+// and buffering sinks are flushed, or until ctx ends. It returns nil at once after Close.
+func (l *Logger) Flush(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	l.mu.Unlock()
+	// A sync record waits for room: it is the caller's own wait, never a device's.
+	select {
+	case l.queue <- record{kind: kindSync, sync: done}:
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close delivers what is queued, flushes the sinks and stops the Logger. Records recorded
+// after Close reach no sink. It is safe to call more than once.
+func (l *Logger) Close() {
+	if l == nil {
+		return
+	}
+	_ = l.Flush(context.Background())
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.stop)
+	}
+	l.mu.Unlock()
+	<-l.done
+}
+
+// dispatch is the Logger's goroutine: it hands each record to every sink and flushes the
+// buffering sinks when the queue runs empty.
+func (l *Logger) dispatch() {
+	defer close(l.done)
+	for {
+		var r record
+		select {
+		case r = <-l.queue:
+		case <-l.stop:
+			flush(*l.sinksSnapshot.Load())
+			return
+		}
+		sinks := *l.sinksSnapshot.Load()
+		l.reportDrops(sinks)
+		switch r.kind {
+		case kindEvent:
+			for _, s := range sinks {
+				deliver(func() { s.WriteEvent(r.event) })
+			}
+		case kindTrace:
+			r.trace.resolve()
+			for _, s := range sinks {
+				deliver(func() { s.WriteTrace(r.trace) })
+			}
+		case kindLine:
+			for _, s := range sinks {
+				deliver(func() { s.WriteFunctionLine(r.line) })
+			}
+		case kindSync:
+			flush(sinks)
+			close(r.sync)
+			continue
+		}
+		if len(l.queue) == 0 {
+			flush(sinks)
+		}
+	}
+}
+
+// reportDrops tells the sinks, once per burst, how many records the full queue cost.
+func (l *Logger) reportDrops(sinks []Sink) {
+	n := l.dropped.Load()
+	if n == l.reported {
+		return
+	}
+	t := Trace{
+		Time: l.now(),
+		Step: StepLog,
+		Message: fmt.Sprintf("%d log records were dropped because the log queue (%d records) was full; %d dropped since start",
+			n-l.reported, cap(l.queue), n),
+	}
+	l.reported = n
 	for _, s := range sinks {
 		deliver(func() { s.WriteTrace(t) })
 	}
 }
 
-// FunctionLine logs a line of a function's log. A zero Time becomes the
-// clock's now.
-func (l *Logger) FunctionLine(f FunctionLine) {
-	if l == nil {
-		return
-	}
-	sinks, now := l.snapshot()
-	if f.Time.IsZero() {
-		f.Time = now()
-	}
+// flush flushes the sinks that buffer.
+func flush(sinks []Sink) {
 	for _, s := range sinks {
-		deliver(func() { s.WriteFunctionLine(f) })
+		if f, ok := s.(Flusher); ok {
+			deliver(func() { _ = f.Flush() })
+		}
 	}
-}
-
-// snapshot returns the current sinks and clock. The slice is never
-// modified in place afterwards (AddSink and RemoveSink replace it).
-func (l *Logger) snapshot() ([]Sink, func() time.Time) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.sinks, l.now
 }
 
 // deliver runs one sink call, containing a panic to that call.
 func deliver(call func()) {
 	defer func() { _ = recover() }()
 	call()
-}
-
-// newTraceID returns a random (version 4) UUID.
-func newTraceID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

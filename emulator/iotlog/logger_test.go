@@ -1,26 +1,36 @@
 package iotlog
 
 import (
+	"context"
 	"regexp"
 	"sync"
 	"testing"
 	"time"
 )
 
+// flushed waits until l has handed everything to its sinks.
+func flushed(t testing.TB, l *Logger) {
+	t.Helper()
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestLoggerFillsDefaults(t *testing.T) {
 	clock := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	mem := NewMemory()
-	l := New(mem)
-	l.SetNow(func() time.Time { return clock })
+	l := NewWithOptions(Options{Now: func() time.Time { return clock }}, mem)
+	defer l.Close()
 
-	l.Event(Event{EventType: EventConnect, Status: StatusSuccess})
-	l.Event(Event{EventType: EventConnect, Status: StatusFailure})
+	l.Event(Event{EventType: EventConnect, Status: StatusSuccess}, nil)
+	l.Event(Event{EventType: EventConnect, Status: StatusFailure}, nil)
 	given := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	l.Event(Event{EventType: EventConnect, Status: StatusFailure, LogLevel: LevelWarn, Timestamp: given, TraceID: "mine"})
+	l.Event(Event{EventType: EventConnect, Status: StatusFailure, LogLevel: LevelWarn, Timestamp: given, TraceID: "mine"}, nil)
 	l.Trace(Trace{Step: StepTLS})
 	l.Trace(Trace{Step: StepTLS, Time: given})
+	flushed(t, l)
 
 	ev := mem.Events()
 	if len(ev) != 3 {
@@ -52,22 +62,29 @@ func (panicSink) WriteFunctionLine(FunctionLine) { panic("boom") }
 func TestLoggerContainsSinkPanics(t *testing.T) {
 	mem := NewMemory()
 	l := New(panicSink{}, mem)
-	l.Event(Event{EventType: EventConnect})
+	defer l.Close()
+	l.Event(Event{EventType: EventConnect}, nil)
 	l.Trace(Trace{Step: StepTLS})
+	flushed(t, l)
 	if len(mem.Events()) != 1 || len(mem.Traces()) != 1 {
 		t.Error("a panicking sink kept records from the next sink")
 	}
 }
 
-func TestLoggerAddRemoveSink(t *testing.T) {
+func TestLoggerSubscribe(t *testing.T) {
 	a, b := NewMemory(), NewMemory()
-	l := New(a)
-	l.Event(Event{EventType: EventConnect})
-	l.AddSink(b)
-	l.Event(Event{EventType: EventSubscribe})
-	l.RemoveSink(a)
+	l := New()
+	defer l.Close()
+	unsubscribeA := l.Subscribe(a)
+	l.Event(Event{EventType: EventConnect}, nil)
+	flushed(t, l)
+	l.Subscribe(b)
+	l.Event(Event{EventType: EventSubscribe}, nil)
+	flushed(t, l)
+	unsubscribeA()
 	l.Trace(Trace{Step: StepPolicy})
-	l.Event(Event{EventType: EventDisconnect})
+	l.Event(Event{EventType: EventDisconnect}, nil)
+	flushed(t, l)
 
 	if got := len(a.Events()); got != 2 {
 		t.Errorf("a: %d events, want 2", got)
@@ -85,13 +102,17 @@ func TestLoggerAddRemoveSink(t *testing.T) {
 
 func TestNilLoggerDiscards(t *testing.T) {
 	var l *Logger
-	l.Event(Event{})
+	l.Event(Event{}, nil)
 	l.Trace(Trace{})
+	if l.Enabled(StatusFailure, nil) || l.Flush(context.Background()) != nil {
+		t.Error("a nil Logger is enabled or fails to flush")
+	}
 }
 
 func TestLoggerConcurrent(t *testing.T) {
 	mem := NewMemory()
 	l := New(mem)
+	defer l.Close()
 	const workers, each = 8, 200
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -99,18 +120,16 @@ func TestLoggerConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				l.Event(Event{EventType: EventPublishIn, SourcePort: w*each + i})
+				l.Event(Event{EventType: EventPublishIn, SourcePort: w*each + i}, nil)
 				l.Trace(Trace{Step: StepPublish})
 				if i%50 == 0 {
-					s := NewMemory()
-					l.AddSink(s)
-					l.RemoveSink(s)
-					l.SetNow(time.Now)
+					l.Subscribe(NewMemory())()
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	flushed(t, l)
 	if got := len(mem.Events()); got != workers*each {
 		t.Errorf("%d events, want %d", got, workers*each)
 	}

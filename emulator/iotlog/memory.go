@@ -2,43 +2,87 @@ package iotlog
 
 import (
 	"context"
-	"slices"
+	"encoding/json"
 	"sync"
+	"unsafe"
 )
 
-// Memory is a sink that keeps events and traces in memory, for tests and
-// the Go API. It is safe for concurrent use. It keeps everything until
-// Reset, or the newest ones when a limit is set. The zero value is ready to
-// use.
+// DefaultMemoryBytes is the byte budget of a Memory made with NewMemory or the zero value.
+const DefaultMemoryBytes = 64 << 20
+
+// Memory is a sink that keeps the newest events, traces and function log lines in memory,
+// for tests, the Go API and readers such as a query engine. It is safe for concurrent use;
+// the zero value is ready to use with DefaultMemoryBytes.
+//
+// Memory is bounded by bytes, not by entries: events may use half of the budget, traces
+// three eighths and function log lines one eighth. A record's bytes are its struct plus
+// the bytes of its strings and of its trace Data (JSON values by their length, other values
+// by a fixed estimate). Records are kept in fixed-size segments; when a kind is over its
+// share, its oldest segment is forgotten whole, so storing never regrows or copies what is
+// kept. Every event has an absolute position (0 for the first ever stored) that EventsSince
+// and WaitEvent use, so a reader never misses or repeats an event because older ones were
+// forgotten.
 type Memory struct {
 	mu      sync.Mutex
-	limit   int // 0: keep everything
-	events  []Event
-	dropped int // events dropped by the limit, so WaitEvent can keep absolute positions
-	traces  []Trace
-	lines   []FunctionLine
-	gen     uint64        // incremented by Reset
+	init    bool
+	limit   int64
+	events  ring[Event]
+	traces  ring[Trace]
+	lines   ring[FunctionLine]
 	changed chan struct{} // made by a waiter; closed when an event arrives or on Reset
 }
 
-// NewMemory returns an empty Memory sink.
+// NewMemory returns an empty Memory sink with a budget of DefaultMemoryBytes.
 func NewMemory() *Memory {
-	return &Memory{}
+	return NewMemoryBytes(DefaultMemoryBytes)
 }
 
-// NewMemoryLimit returns a Memory sink that keeps only the newest n events
-// and the newest n traces, for long-running emulators.
-func NewMemoryLimit(n int) *Memory {
-	return &Memory{limit: n}
+// NewMemoryBytes returns an empty Memory sink that keeps at most about limit bytes of records
+// (see Memory); limit <= 0 means DefaultMemoryBytes.
+func NewMemoryBytes(limit int64) *Memory {
+	m := &Memory{limit: limit}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.initLocked()
+	return m
+}
+
+// initLocked sets the rings up on first use.
+func (m *Memory) initLocked() {
+	if m.init {
+		return
+	}
+	m.init = true
+	if m.limit <= 0 {
+		m.limit = DefaultMemoryBytes
+	}
+	m.events = ring[Event]{limit: m.limit / 2, size: eventBytes}
+	m.traces = ring[Trace]{limit: m.limit * 3 / 8, size: traceBytes}
+	m.lines = ring[FunctionLine]{limit: m.limit / 8, size: lineBytes}
+}
+
+// LimitBytes returns the byte budget.
+func (m *Memory) LimitBytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.initLocked()
+	return m.limit
+}
+
+// Bytes returns the estimated bytes held now (see Memory); it stays under LimitBytes plus an
+// eighth of it.
+func (m *Memory) Bytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.events.bytes + m.traces.bytes + m.lines.bytes
 }
 
 // WriteEvent stores e and wakes WaitEvent callers.
 func (m *Memory) WriteEvent(e Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var n int
-	m.events, n = keepNewest(append(m.events, e), m.limit)
-	m.dropped += n
+	m.initLocked()
+	m.events.push(e)
 	m.notifyLocked()
 }
 
@@ -46,25 +90,16 @@ func (m *Memory) WriteEvent(e Event) {
 func (m *Memory) WriteTrace(t Trace) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.traces, _ = keepNewest(append(m.traces, t), m.limit)
+	m.initLocked()
+	m.traces.push(t)
 }
 
 // WriteFunctionLine stores l.
 func (m *Memory) WriteFunctionLine(l FunctionLine) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lines, _ = keepNewest(append(m.lines, l), m.limit)
-}
-
-// keepNewest trims s to its newest limit elements once it holds twice as many (trimming in
-// batches keeps appending amortised O(1)), and returns how many it dropped. A limit of 0
-// keeps everything.
-func keepNewest[T any](s []T, limit int) ([]T, int) {
-	if limit <= 0 || len(s) <= 2*limit {
-		return s, 0
-	}
-	n := len(s) - limit
-	return slices.Clone(s[n:]), n
+	m.initLocked()
+	m.lines.push(l)
 }
 
 // FunctionLines returns the function log lines of one invocation, or every line when
@@ -73,26 +108,40 @@ func (m *Memory) FunctionLines(requestID string) []FunctionLine {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []FunctionLine
-	for _, l := range m.lines {
+	m.lines.scan(0, func(_ uint64, l FunctionLine) bool {
 		if requestID == "" || l.RequestID == requestID {
 			out = append(out, l)
 		}
-	}
+		return true
+	})
 	return out
 }
 
-// Events returns a copy of the events, oldest first.
+// Events returns a copy of the stored events, oldest first.
 func (m *Memory) Events() []Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Clone(m.events)
+	return m.events.all()
 }
 
-// Traces returns a copy of the traces, oldest first.
+// EventsSince returns a copy of the stored events at position pos or later, oldest first,
+// and the position to ask for next time. Reading in a loop from 0 sees every event once;
+// events forgotten in between (the budget, Reset) are skipped.
+func (m *Memory) EventsSince(pos uint64) (events []Event, next uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events.scan(pos, func(_ uint64, e Event) bool {
+		events = append(events, e)
+		return true
+	})
+	return events, m.events.end()
+}
+
+// Traces returns a copy of the stored traces, oldest first.
 func (m *Memory) Traces() []Trace {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Clone(m.traces)
+	return m.traces.all()
 }
 
 // TracesFor returns the traces of one connection, oldest first.
@@ -100,31 +149,39 @@ func (m *Memory) TracesFor(connectionID string) []Trace {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Trace
-	for _, t := range m.traces {
+	m.traces.scan(0, func(_ uint64, t Trace) bool {
 		if t.ConnectionID == connectionID {
 			out = append(out, t)
 		}
-	}
+		return true
+	})
 	return out
 }
 
-// WaitEvent returns the first event, oldest first, for which match returns
-// true: one already stored, or else the first to arrive. It returns
-// ctx.Err() if ctx ends first. After a Reset it looks only at events stored
-// since. match runs with the Memory locked and must not call its methods.
+// WaitEvent returns the first event, oldest first, for which match returns true: one already
+// stored, or else the first to arrive. It returns ctx.Err() if ctx ends first. After a Reset
+// it looks only at events stored since. match runs with the Memory locked and must not call
+// its methods.
+//
+// WaitEvent sees what has reached the Memory. An event recorded through a Logger gets there
+// from the Logger's goroutine, soon after; a test that must see every event recorded so far
+// calls the Logger's Flush first (the emulator's Logs does).
 func (m *Memory) WaitEvent(ctx context.Context, match func(Event) bool) (Event, error) {
 	m.mu.Lock()
-	next, gen := m.dropped, m.gen // next is an absolute position: dropped + index
+	next := m.events.first
 	for {
-		if m.gen != gen {
-			next, gen = m.dropped, m.gen
-		}
-		next = max(next, m.dropped)
-		for ; next < m.dropped+len(m.events); next++ {
-			if e := m.events[next-m.dropped]; match(e) {
-				m.mu.Unlock()
-				return e, nil
+		var found *Event
+		m.events.scan(next, func(pos uint64, e Event) bool {
+			next = pos + 1
+			if match(e) {
+				found = &e
+				return false
 			}
+			return true
+		})
+		if found != nil {
+			m.mu.Unlock()
+			return *found, nil
 		}
 		if m.changed == nil {
 			m.changed = make(chan struct{})
@@ -140,12 +197,13 @@ func (m *Memory) WaitEvent(ctx context.Context, match func(Event) bool) (Event, 
 	}
 }
 
-// Reset forgets every event and trace.
+// Reset forgets every event, trace and function log line.
 func (m *Memory) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events, m.traces, m.lines, m.dropped = nil, nil, nil, 0
-	m.gen++
+	m.events.reset()
+	m.traces.reset()
+	m.lines.reset()
 	m.notifyLocked()
 }
 
@@ -155,4 +213,39 @@ func (m *Memory) notifyLocked() {
 		close(m.changed)
 		m.changed = nil
 	}
+}
+
+// dataValueBytes is the estimate for a trace Data value that is not a string or JSON.
+const dataValueBytes = 64
+
+func eventBytes(e Event) int64 {
+	n := int64(unsafe.Sizeof(e))
+	for _, s := range [...]string{e.TraceID, e.AccountID, e.Status, e.EventType, e.Protocol, e.TopicName,
+		e.ClientID, e.PrincipalID, e.SourceIP, e.DestinationIP, e.AuthenticationType, e.ServerName,
+		e.Reason, e.Details, e.DisconnectReason, e.ConnectionID, string(e.LogLevel)} {
+		n += int64(len(s))
+	}
+	return n
+}
+
+func traceBytes(t Trace) int64 {
+	n := int64(unsafe.Sizeof(t)) + int64(len(t.TraceID)+len(t.ConnectionID)+len(t.ClientID)+len(t.Step)+len(t.Message))
+	for k, v := range t.Data {
+		n += int64(len(k)) + 16
+		switch v := v.(type) {
+		case string:
+			n += int64(len(v))
+		case json.RawMessage:
+			n += int64(len(v))
+		case []byte:
+			n += int64(len(v))
+		default:
+			n += dataValueBytes
+		}
+	}
+	return n
+}
+
+func lineBytes(l FunctionLine) int64 {
+	return int64(unsafe.Sizeof(l)) + int64(len(l.LogGroup)+len(l.RequestID)+len(l.Message))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,24 +157,52 @@ func TestMemoryConcurrentWaiters(t *testing.T) {
 	wg.Wait()
 }
 
-func TestMemoryLimitKeepsTheNewest(t *testing.T) {
-	m := NewMemoryLimit(3)
-	for i := range 10 {
-		m.WriteEvent(Event{ClientID: fmt.Sprint(i)})
-		m.WriteTrace(Trace{ClientID: fmt.Sprint(i)})
+func TestMemoryKeepsTheNewestWithinItsBytes(t *testing.T) {
+	const limit = 1 << 20
+	m := NewMemoryBytes(limit)
+	big := strings.Repeat("x", MaxFieldLen)
+	for i := range 20000 {
+		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: big, TopicName: big})
+		m.WriteTrace(Trace{ClientID: fmt.Sprint(i), Message: big})
+		m.WriteFunctionLine(FunctionLine{Message: big})
+		// One segment of each kind may be over the budget's share.
+		if b := m.Bytes(); b > limit+3*segmentLen*(3*MaxFieldLen+1024) {
+			t.Fatalf("after %d records the memory holds %d bytes, limit %d", i, b, limit)
+		}
 	}
 	evs, trs := m.Events(), m.Traces()
-	if len(evs) > 6 || evs[len(evs)-1].ClientID != "9" || len(trs) > 6 {
+	if len(evs) == 0 || len(evs) >= 20000 || evs[len(evs)-1].ClientID != "19999" || len(trs) >= 20000 {
 		t.Fatalf("kept %d events (last %q) and %d traces", len(evs), evs[len(evs)-1].ClientID, len(trs))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	e, err := m.WaitEvent(ctx, func(e Event) bool { return e.ClientID == "9" })
-	if err != nil || e.ClientID != "9" {
+	e, err := m.WaitEvent(ctx, func(e Event) bool { return e.ClientID == "19999" })
+	if err != nil || e.ClientID != "19999" {
 		t.Fatalf("WaitEvent after trimming: %v, %v", e, err)
 	}
-	go m.WriteEvent(Event{ClientID: "10"})
-	if e, err := m.WaitEvent(ctx, func(e Event) bool { return e.ClientID == "10" }); err != nil || e.ClientID != "10" {
+	go m.WriteEvent(Event{ClientID: "20000"})
+	if e, err := m.WaitEvent(ctx, func(e Event) bool { return e.ClientID == "20000" }); err != nil || e.ClientID != "20000" {
 		t.Fatalf("WaitEvent for a future event: %v, %v", e, err)
+	}
+}
+
+func TestMemoryEventsSince(t *testing.T) {
+	m := NewMemory()
+	m.WriteEvent(Event{ClientID: "a"})
+	got, next := m.EventsSince(0)
+	if len(got) != 1 || next != 1 {
+		t.Fatalf("first read: %v, next %d", got, next)
+	}
+	m.WriteEvent(Event{ClientID: "b"})
+	m.WriteEvent(Event{ClientID: "c"})
+	got, next = m.EventsSince(next)
+	if len(got) != 2 || got[0].ClientID != "b" || next != 3 {
+		t.Fatalf("second read: %v, next %d", got, next)
+	}
+	m.Reset()
+	m.WriteEvent(Event{ClientID: "d"})
+	got, next = m.EventsSince(next)
+	if len(got) != 1 || got[0].ClientID != "d" || next != 4 {
+		t.Fatalf("read after Reset: %v, next %d", got, next)
 	}
 }

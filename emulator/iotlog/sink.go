@@ -1,54 +1,71 @@
 package iotlog
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"os"
 	"sync"
 )
 
-// lineWriter writes whole lines to w, one Write call per line, under a
-// lock, and remembers the first error.
+// lineWriter buffers whole lines for w and remembers the first error. The Logger writes from
+// its one goroutine and flushes when its queue runs empty, so a burst of records costs one
+// write; the lock only orders that with Close.
 type lineWriter struct {
 	mu     sync.Mutex
-	w      io.Writer
+	buf    *bufio.Writer
 	err    error
 	closed bool
+}
+
+func newLineWriter(w io.Writer) *lineWriter {
+	return &lineWriter{buf: bufio.NewWriterSize(w, 64<<10)}
 }
 
 // writeLine writes b followed by a newline, unless an earlier write failed
 // or the writer is closed.
 func (lw *lineWriter) writeLine(b []byte) {
-	line := append(b, '\n')
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	if lw.closed || lw.err != nil {
 		return
 	}
-	if _, err := lw.w.Write(line); err != nil {
+	_, _ = lw.buf.Write(b)
+	if err := lw.buf.WriteByte('\n'); err != nil {
 		lw.err = err
 	}
 }
 
+// Flush writes the buffered lines.
+func (lw *lineWriter) Flush() error {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	if lw.closed || lw.err != nil {
+		return lw.err
+	}
+	lw.err = lw.buf.Flush()
+	return lw.err
+}
+
 // jsonSink writes each event and trace as one JSON line.
-type jsonSink struct{ out *lineWriter }
+type jsonSink struct{ *lineWriter }
 
 // NewJSONSink returns a sink writing one JSON object per line to w: events
 // exactly as AWS IoT writes them, traces as Trace.MarshalJSON describes
 // (told apart by their "iotemuTrace" member). After a write error the sink
 // writes nothing more.
 func NewJSONSink(w io.Writer) Sink {
-	return &jsonSink{out: &lineWriter{w: w}}
+	return &jsonSink{newLineWriter(w)}
 }
 
 // WriteEvent writes e as one line.
-func (s *jsonSink) WriteEvent(e Event) { writeJSON(s.out, e.MarshalJSON) }
+func (s *jsonSink) WriteEvent(e Event) { writeJSON(s.lineWriter, e.MarshalJSON) }
 
 // WriteTrace writes t as one line.
-func (s *jsonSink) WriteTrace(t Trace) { writeJSON(s.out, t.MarshalJSON) }
+func (s *jsonSink) WriteTrace(t Trace) { writeJSON(s.lineWriter, t.MarshalJSON) }
 
 // WriteFunctionLine writes l as one JSON line.
-func (s *jsonSink) WriteFunctionLine(l FunctionLine) { writeJSON(s.out, l.MarshalJSON) }
+func (s *jsonSink) WriteFunctionLine(l FunctionLine) { writeJSON(s.lineWriter, l.MarshalJSON) }
 
 // writeJSON encodes a record and writes it; a record that fails to encode
 // is dropped.
@@ -62,8 +79,8 @@ func writeJSON(out *lineWriter, marshal func() ([]byte, error)) {
 
 // FileSink is a JSON lines sink appending to a file.
 type FileSink struct {
-	f   *os.File
-	out *lineWriter
+	f *os.File
+	*lineWriter
 }
 
 // OpenFile opens path for appending (creating it with mode 0644 if needed)
@@ -73,27 +90,30 @@ func OpenFile(path string) (*FileSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &FileSink{f: f, out: &lineWriter{w: f}}, nil
+	return &FileSink{f: f, lineWriter: newLineWriter(f)}, nil
 }
 
 // WriteEvent appends e as one line.
-func (s *FileSink) WriteEvent(e Event) { writeJSON(s.out, e.MarshalJSON) }
+func (s *FileSink) WriteEvent(e Event) { writeJSON(s.lineWriter, e.MarshalJSON) }
 
 // WriteTrace appends t as one line.
-func (s *FileSink) WriteTrace(t Trace) { writeJSON(s.out, t.MarshalJSON) }
+func (s *FileSink) WriteTrace(t Trace) { writeJSON(s.lineWriter, t.MarshalJSON) }
 
 // WriteFunctionLine appends l as one JSON line.
-func (s *FileSink) WriteFunctionLine(l FunctionLine) { writeJSON(s.out, l.MarshalJSON) }
+func (s *FileSink) WriteFunctionLine(l FunctionLine) { writeJSON(s.lineWriter, l.MarshalJSON) }
 
-// Close closes the file. Records written afterwards are dropped. It returns
+// Close flushes and closes the file. Records written afterwards are dropped. It returns
 // the first write error, if any, joined with the error of closing; a second
-// Close returns nil.
+// Close returns nil. Close the Logger first, so that everything queued is written.
 func (s *FileSink) Close() error {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	if s.out.closed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return nil
 	}
-	s.out.closed = true
-	return errors.Join(s.out.err, s.f.Close())
+	s.closed = true
+	if s.err == nil {
+		s.err = s.buf.Flush()
+	}
+	return errors.Join(s.err, s.f.Close())
 }

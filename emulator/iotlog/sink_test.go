@@ -19,6 +19,7 @@ func TestJSONSink(t *testing.T) {
 	s.WriteEvent(Event{Timestamp: testTime, LogLevel: LevelInfo, TraceID: "t", AccountID: "a",
 		Status: StatusSuccess, EventType: EventConnect, ConnectionID: "c-1"})
 	s.WriteTrace(Trace{Time: testTime, ConnectionID: "c-1", Step: StepConnect, Message: "allowed"})
+	_ = s.(Flusher).Flush()
 
 	want := `{"timestamp":"2024-05-06 19:02:03.123","logLevel":"INFO","traceId":"t","accountId":"a","status":"Success","eventType":"Connect"}` + "\n" +
 		`{"iotemuTrace":true,"timestamp":"2024-05-06 19:02:03.123","connectionId":"c-1","step":"connect","message":"allowed"}` + "\n"
@@ -44,8 +45,10 @@ func TestJSONSinkStopsAfterWriteError(t *testing.T) {
 	w := &failWriter{}
 	s := NewJSONSink(w)
 	s.WriteEvent(Event{})
+	_ = s.(Flusher).Flush()
 	s.WriteEvent(Event{})
 	s.WriteTrace(Trace{})
+	_ = s.(Flusher).Flush()
 	if w.calls != 1 {
 		t.Errorf("%d writes after an error, want 1 in all", w.calls)
 	}
@@ -110,12 +113,13 @@ func TestFileSinkConcurrentLinesStayWhole(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 100 {
-				l.Event(Event{EventType: EventPublishIn, TopicName: strings.Repeat("t/", 50)})
+				l.Event(Event{EventType: EventPublishIn, TopicName: strings.Repeat("t/", 50)}, nil)
 				l.Trace(Trace{Step: StepPublish, Message: strings.Repeat("x", 200)})
 			}
 		}()
 	}
 	wg.Wait()
+	l.Close()
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}

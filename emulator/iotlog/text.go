@@ -1,7 +1,6 @@
 package iotlog
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -11,31 +10,71 @@ import (
 )
 
 // textSink writes events and traces for people to read.
-type textSink struct{ out *lineWriter }
-
-// NewTextSink returns a sink writing a readable line per event and an
-// indented line per trace, without color, times in UTC:
-//
-//	19:02:03.123 Connect Failure MQTT client=dev1 principal=- source=10.0.0.7:50123 reason=AUTHORIZATION_FAILURE details="Authorization Failure"
-//	    └ policy: no statement allows iot:Connect on arn:aws:iot:...:client/dev1
-//	        data.statement: {"Effect":"Allow",...}
-//
-// Values with spaces or quotes are quoted; empty optional values are left
-// out, except client and principal, shown as "-". Each Data member of a
-// trace gets its own line, keys sorted, value in compact JSON.
-func NewTextSink(w io.Writer) Sink {
-	return &textSink{out: &lineWriter{w: w}}
+type textSink struct {
+	*lineWriter
+	verbose bool
+	// pending holds, in the compact form, the latest trace of each traceId whose event has
+	// not come yet: the step that decided it. The Logger calls a sink from one goroutine.
+	pending map[string]Trace
 }
 
-// WriteEvent writes e as one line.
-func (s *textSink) WriteEvent(e Event) { s.out.writeLine([]byte(FormatEvent(e))) }
+// maxPending bounds the traces the compact form holds for events to come; traces of a
+// request that never gets an event (a connection closed before CONNECT, say) are forgotten.
+const maxPending = 4096
 
-// WriteTrace writes t as one or more lines.
-func (s *textSink) WriteTrace(t Trace) { s.out.writeLine([]byte(FormatTrace(t))) }
+// NewTextSink returns a sink writing for people, without color, times in UTC. Its compact
+// form (verbose false) writes one line per event and, under it, the trace line that decided
+// it (the last step recorded with the event's traceId):
+//
+//	19:02:03.123 Connect Failure MQTT client=dev1 principal=- source=10.0.0.7:50123 reason=AUTHORIZATION_FAILURE details="Authorization Failure"
+//	    └ connect: denied: no statement allows iot:Connect on arn:aws:iot:...:client/dev1 (implicit deny)
+//
+// The verbose form writes every trace line as it comes, each Data member on its own line
+// (keys sorted, value in compact JSON):
+//
+//	└ signature: the signature from the username verifies with key "demo-key"
+//	    data.signature: "gQ0x…Kw=="
+//
+// Values with spaces or quotes are quoted; empty optional values are left out, except client
+// and principal, shown as "-". The log pipeline's own notes (StepLog) are written in both
+// forms. Function log lines are written as they come, except that the compact form leaves
+// out Lambda's START and END lines (REPORT remains).
+func NewTextSink(w io.Writer, verbose bool) Sink {
+	return &textSink{lineWriter: newLineWriter(w), verbose: verbose, pending: make(map[string]Trace)}
+}
 
-// WriteFunctionLine writes l as one line.
+// WriteEvent writes e as one line, followed in the compact form by its deciding trace.
+func (s *textSink) WriteEvent(e Event) {
+	s.writeLine([]byte(FormatEvent(e)))
+	if s.verbose {
+		return
+	}
+	if t, ok := s.pending[e.TraceID]; ok {
+		delete(s.pending, e.TraceID)
+		s.writeLine([]byte(formatTraceLine(t)))
+	}
+}
+
+// WriteTrace writes t (verbose), or keeps it for the event it leads to (compact).
+func (s *textSink) WriteTrace(t Trace) {
+	switch {
+	case s.verbose || t.Step == StepLog:
+		s.writeLine([]byte(FormatTrace(t)))
+	case t.TraceID != "":
+		if len(s.pending) >= maxPending {
+			clear(s.pending)
+		}
+		s.pending[t.TraceID] = t
+	}
+}
+
+// WriteFunctionLine writes l as one line. The compact form leaves out Lambda's START and END
+// lines: the REPORT line names the same invocation, with its duration.
 func (s *textSink) WriteFunctionLine(l FunctionLine) {
-	s.out.writeLine([]byte(FormatFunctionLine(l)))
+	if !s.verbose && (strings.HasPrefix(l.Message, "START RequestId:") || strings.HasPrefix(l.Message, "END RequestId:")) {
+		return
+	}
+	s.writeLine([]byte(FormatFunctionLine(l)))
 }
 
 // FormatEvent renders e as the text sink does, without the newline.
@@ -68,12 +107,17 @@ func FormatEvent(e Event) string {
 	return b.String()
 }
 
-// FormatTrace renders t as the text sink does, without the final newline.
+// formatTraceLine renders t's step and message as one indented line.
+func formatTraceLine(t Trace) string {
+	return "    └ " + t.Step + ": " + t.Message
+}
+
+// FormatTrace renders t as the verbose text sink does, without the final newline.
 func FormatTrace(t Trace) string {
 	var b strings.Builder
-	b.WriteString("    └ " + t.Step + ": " + t.Message)
+	b.WriteString(formatTraceLine(t))
 	for _, k := range slices.Sorted(maps.Keys(t.Data)) {
-		v, err := json.Marshal(t.Data[k])
+		v, err := marshalNoHTMLEscape(t.Data[k])
 		if err != nil {
 			v = []byte(fmt.Sprintf("%v", t.Data[k]))
 		}

@@ -21,6 +21,8 @@ const (
 	StepPublish    = "publish"
 	StepSubscribe  = "subscribe"
 	StepReceive    = "receive"
+	// StepLog: the log pipeline's own notes (records dropped by a full queue).
+	StepLog = "log"
 )
 
 // TraceMarker is the JSON member, always true and written first, that tells
@@ -36,6 +38,11 @@ type Trace struct {
 	ClientID     string
 	Step         string // e.g. StepPolicy
 	Message      string // one human sentence
+	// Explain, when Message is empty, gives the sentence lazily: the Logger calls its String
+	// method on its own goroutine, off the producer's path. It must be safe to call later,
+	// from another goroutine (an immutable value such as a policy decision). Sinks always
+	// see Message set and Explain nil.
+	Explain fmt.Stringer
 	// Data is optional structured detail: the event sent to the Lambda, the
 	// response received, the statement that decided. It must not be changed
 	// after the trace is logged.

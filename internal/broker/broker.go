@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -141,8 +140,9 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 // admit reads CONNECT, runs custom authentication and the iot:Connect check, and returns the
 // session and the CONNECT's bytes, or refuses the device as AWS would and returns nil.
 func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
-	s := &Session{ConnectionID: uuid.NewString(), Info: c.Info}
-	traceID := uuid.NewString()
+	s := newSession(c.Info)
+	traceID := iotlog.NewTraceID()
+	s.connectTraceID = traceID // the Connect Success event, logged once mochi has the session, shares it
 	pk, raw, err := readConnect(c, b.cfg.FirstPacketTimeout)
 	if err != nil {
 		b.trace(s, traceID, "mqtt", "connection closed before a valid CONNECT: "+err.Error(), nil)

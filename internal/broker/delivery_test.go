@@ -35,8 +35,12 @@ const allowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action
 // pathBroker runs a Broker behind a loopback listener on port 0 (see serveBroker).
 func pathBroker(t *testing.T, policy string) (*Broker, *iotlog.Memory, string) {
 	t.Helper()
-	mem := iotlog.NewMemoryLimit(1 << 20)
-	b, addr := serveBroker(t, Config{Region: pathRegion, AccountID: pathAccount, Auth: fixedAuth{policy}, Log: iotlog.New(mem)})
+	mem := iotlog.NewMemory()
+	// A queue that holds every record of these tests, so that no log record is dropped (the
+	// count is checked below) even when the log's goroutine is slow to run.
+	log := iotlog.NewWithOptions(iotlog.Options{QueueLen: 1 << 17}, mem)
+	t.Cleanup(log.Close)
+	b, addr := serveBroker(t, Config{Region: pathRegion, AccountID: pathAccount, Auth: fixedAuth{policy}, Log: log})
 	return b, mem, addr
 }
 

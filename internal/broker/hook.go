@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -76,7 +75,7 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
-		h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
+		h.b.event(s, iotlog.Event{TraceID: s.connectTraceID, EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
 		h.b.lifecycleConnected(s)
 	}
 }
@@ -104,7 +103,7 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 		// when it drops a session's subscriptions at disconnect, which AWS does not log.)
 		filters := make([]string, 0, len(pk.Filters))
 		for _, f := range pk.Filters {
-			h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
+			h.b.event(s, iotlog.Event{TraceID: iotlog.NewTraceID(), EventType: iotlog.EventUnsubscribe, TopicName: f.Filter, Status: iotlog.StatusSuccess})
 			filters = append(filters, f.Filter)
 		}
 		h.b.lifecycleSubscription(s, "unsubscribed", filters)
@@ -116,7 +115,7 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	if pk.Properties.TopicAliasFlag && pk.Properties.TopicAlias > 0 {
 		pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
 	}
-	traceID := uuid.NewString()
+	traceID := iotlog.NewTraceID()
 	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName, Retain: pk.FixedHeader.Retain}
 	if pk.FixedHeader.Qos > MaxQoS {
 		msg := "PUBLISH with QoS 2; AWS IoT supports QoS 0 and 1 only"
@@ -175,7 +174,7 @@ func (h *hook) readSubscribe(cl *mqtt.Client, s *Session, pk packets.Packet) err
 		// the subscribe check from a delivery (see Session.subVerdict).
 		sub.Filter = strings.Clone(sub.Filter)
 		pk.Filters[i].Filter = sub.Filter
-		traceID := uuid.NewString()
+		traceID := iotlog.NewTraceID()
 		ev := iotlog.Event{TraceID: traceID, EventType: iotlog.EventSubscribe, TopicName: sub.Filter}
 		if err := CheckTopic(sub.Filter); err != nil {
 			h.b.trace(s, traceID, "subscribe", err.Error(), nil)
@@ -222,7 +221,7 @@ func (h *hook) refuseQoS2Subscribe(cl *mqtt.Client, s *Session, pk packets.Packe
 		if sub.Qos <= MaxQoS {
 			continue
 		}
-		traceID := uuid.NewString()
+		traceID := iotlog.NewTraceID()
 		msg := fmt.Sprintf("SUBSCRIBE to %q with QoS %d; AWS IoT supports QoS 0 and 1 only and sends no SUBACK", sub.Filter, sub.Qos)
 		h.b.trace(s, traceID, "subscribe", msg, nil)
 		h.b.event(s, iotlog.Event{TraceID: traceID, EventType: iotlog.EventSubscribe, TopicName: sub.Filter,
@@ -310,8 +309,8 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	if err != nil {
 		msg += " (" + err.Error() + ")"
 	}
-	h.b.trace(s, uuid.NewString(), "disconnect", msg, nil)
-	h.b.event(s, iotlog.Event{TraceID: uuid.NewString(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
+	h.b.trace(s, iotlog.NewTraceID(), "disconnect", msg, nil)
+	h.b.event(s, iotlog.Event{TraceID: iotlog.NewTraceID(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
 	h.b.lifecycleDisconnected(s, reason)
 }
 

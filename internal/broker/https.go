@@ -27,7 +27,7 @@ const topicsPath = "/topics/"
 // POST /topics/{topic}?qos=0|1[&retain=true], and 404 for any other path. Paths are matched
 // here, not by an http.ServeMux, which would rewrite a topic with an empty level ("a//b").
 func (b *Broker) ServeHTTPS(w http.ResponseWriter, r *http.Request) {
-	traceID := uuid.NewString()
+	traceID := iotlog.NewTraceID()
 	topic, ok := strings.CutPrefix(r.URL.Path, topicsPath)
 	if !ok {
 		// AWS (inferred): any other path is not found, with AWS's JSON body.
@@ -90,7 +90,8 @@ func (b *Broker) httpSession(r *http.Request, conn *gateway.Conn, hc *httpConn) 
 		info = conn.Info
 	}
 	info.HTTP = gateway.NewHTTPInfo(r)
-	s := &Session{ConnectionID: uuid.NewString(), Info: info, HTTPS: true}
+	s := newSession(info)
+	s.HTTPS = true
 	if hc != nil {
 		// AWS (inferred): connectionMetadata.id names the TLS connection, the same for every
 		// request on it.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 
 	"github.com/iotemu/iotemu/emulator/iotlog"
@@ -64,7 +63,7 @@ func (b *Broker) scheduleRefresh(s *Session, d time.Duration) {
 			b.refresh(s, "refreshAfterInSeconds elapsed")
 			return
 		}
-		b.trace(s, uuid.NewString(), "refresh", "refresh due, but the connection is idle: it happens at the next packet or within 5 minutes", nil)
+		b.trace(s, iotlog.NewTraceID(), "refresh", "refresh due, but the connection is idle: it happens at the next packet or within 5 minutes", nil)
 		b.schedule(s, idleRefreshDelay, func() {
 			if s.takeRefreshDue() {
 				b.refresh(s, "refresh delayed 5 minutes on an idle connection")
@@ -94,7 +93,7 @@ func (s *Session) takeRefreshDue() bool {
 // refresh invokes the authorizer again for the same connection (same connectionMetadata.id).
 // AWS: the new policies replace the old at once; a failed refresh terminates the connection.
 func (b *Broker) refresh(s *Session, why string) {
-	traceID := uuid.NewString()
+	traceID := iotlog.NewTraceID()
 	b.trace(s, traceID, "refresh", why+": invoking the authorizer again for connection "+s.ConnectionID, nil)
 	res, pol, ok := b.authorize(s, traceID)
 	if !ok {
@@ -113,7 +112,7 @@ func (b *Broker) refresh(s *Session, why string) {
 
 // expire closes a connection that reached disconnectAfterInSeconds.
 func (b *Broker) expire(s *Session) {
-	b.trace(s, uuid.NewString(), "disconnect", fmt.Sprintf("disconnectAfterInSeconds (%s) elapsed since connect", s.disconnectAfter), nil)
+	b.trace(s, iotlog.NewTraceID(), "disconnect", fmt.Sprintf("disconnectAfterInSeconds (%s) elapsed since connect", s.disconnectAfter), nil)
 	b.closeSession(s, outcome(ConnectionExpired, s.Protocol), iotlog.DisconnectCustomAuthTTLExpiration)
 }
 

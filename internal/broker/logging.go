@@ -9,8 +9,25 @@ import (
 // AWS: authorization failures carry this details text.
 const detailsAuthorizationFailure = "Authorization Failure"
 
-// event fills the fields every event of a connection shares and logs it.
+// who identifies s for AWS's resource-specific logging levels.
+func (s *Session) who() iotlog.Who {
+	return iotlog.Who{ClientID: s.ClientID, SourceIP: s.sourceIP, PrincipalID: s.PrincipalID}
+}
+
+// logs reports whether an event with status would be written for s: a hot path asks before
+// building the event, so an event the logging level hides costs nothing more.
+func (b *Broker) logs(s *Session, status string) bool {
+	w := s.who()
+	return b.cfg.Log.Enabled(status, &w)
+}
+
+// event fills the fields every event of a connection shares and logs it, unless the logging
+// level hides it.
 func (b *Broker) event(s *Session, e iotlog.Event) {
+	w := s.who()
+	if !b.cfg.Log.Enabled(e.Status, &w) {
+		return
+	}
 	e.AccountID = b.cfg.AccountID
 	e.Protocol = iotlog.ProtocolMQTT
 	if s.HTTPS {
@@ -18,10 +35,10 @@ func (b *Broker) event(s *Session, e iotlog.Event) {
 	}
 	e.ClientID = s.ClientID
 	e.PrincipalID = s.PrincipalID
-	e.SourceIP = s.remote().Addr().Unmap().String()
+	e.SourceIP = s.sourceIP
 	e.SourcePort = int(s.remote().Port())
 	e.ConnectionID = s.ConnectionID
-	b.cfg.Log.Event(e)
+	b.cfg.Log.Event(e, &w)
 }
 
 // authNError logs a Connection.AuthNError.
@@ -47,7 +64,8 @@ func (b *Broker) steps(s *Session, traceID string, steps []customauth.Step) {
 	}
 }
 
-// decision records which statement decided a policy check.
+// decision records which statement decided a policy check. The sentence is written on the
+// log's goroutine (Trace.Explain), off the device's path.
 func (b *Broker) decision(s *Session, traceID, step string, d policy.Decision) {
-	b.trace(s, traceID, step, d.String(), nil)
+	b.cfg.Log.Trace(iotlog.Trace{TraceID: traceID, ConnectionID: s.ConnectionID, ClientID: s.ClientID, Step: step, Explain: d})
 }

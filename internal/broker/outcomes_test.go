@@ -41,7 +41,7 @@ func (f authFunc) Authenticate(_ context.Context, req customauth.Request) (*cust
 // listener's address.
 func outcomeBroker(t *testing.T, auth Authenticator, clk clock.Clock) string {
 	t.Helper()
-	_, addr := serveBroker(t, Config{Region: "us-east-1", AccountID: "123456789012", Auth: auth, Clock: clk, Log: iotlog.New(iotlog.NewMemoryLimit(1000))})
+	_, addr := serveBroker(t, Config{Region: "us-east-1", AccountID: "123456789012", Auth: auth, Clock: clk, Log: iotlog.New(iotlog.NewMemory())})
 	return addr
 }
 

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"github.com/google/uuid"
+
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -22,9 +24,10 @@ type Session struct {
 	Info         gateway.ConnInfo
 	ClientID     string
 	PrincipalID  string
-	Protocol     byte  // 3 or 4 for MQTT 3.x, 5 for MQTT 5
-	HTTPS        bool  // an HTTPS publish request: its events say protocol HTTP
-	version      int64 // lifecycle events' versionNumber
+	Protocol     byte   // 3 or 4 for MQTT 3.x, 5 for MQTT 5
+	HTTPS        bool   // an HTTPS publish request: its events say protocol HTTP
+	sourceIP     string // Info.Remote's address as events write it, formatted once
+	version      int64  // lifecycle events' versionNumber
 
 	policy atomic.Pointer[policy.Policy]
 
@@ -37,6 +40,9 @@ type Session struct {
 	// publishAllowed carries OnPacketRead's verdict on a PUBLISH to OnACLCheck(write=true),
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
+
+	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event.
+	connectTraceID string
 
 	// The connection's writer (nil for HTTPS), its publish rate when AWS's quotas are
 	// emulated, the policy decisions in force and the deliveries being written.
@@ -119,3 +125,8 @@ func (s *Session) getCloseReason() string {
 }
 
 func (s *Session) remote() netip.AddrPort { return s.Info.Remote }
+
+// newSession starts the session of a connection (or of an HTTPS request).
+func newSession(info gateway.ConnInfo) *Session {
+	return &Session{ConnectionID: uuid.NewString(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
+}

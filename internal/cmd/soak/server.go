@@ -59,7 +59,7 @@ func runServer(nofile uint64) error {
 		DefaultAuthorizer: "soak",
 		Functions:         []emulator.Function{{Name: "soak", Kind: emulator.KindGo, Handler: allowAll}},
 		Log:               emulator.LogConfig{Format: "off"},
-	}, emulator.Options{LogLimit: 10000})
+	}, emulator.Options{})
 	if err != nil {
 		return err
 	}
