@@ -9,19 +9,6 @@ import (
 	"github.com/iotemu/iotemu/internal/testtool"
 )
 
-// awscrtPython returns a Python interpreter that can import AWS's C runtime (Debian's
-// python3-awscrt installs it for the system's /usr/bin/python3).
-func awscrtPython(t *testing.T) string {
-	t.Helper()
-	for _, py := range []string{"/usr/bin/python3", testtool.Lookup("python3")} {
-		if py != "" && exec.Command(py, "-c", "import awscrt.mqtt").Run() == nil {
-			return py
-		}
-	}
-	testtool.Missing(t, "python3-awscrt", "no python3 that can import awscrt")
-	return ""
-}
-
 // TestAWSCRTDevice runs testdata/awscrt_device.py, a device on AWS's C runtime that nobody on
 // this project wrote the client of: it connects with custom authentication over MQTT (the
 // username carrying the SDK's metrics) and over WSS (the credentials in the upgrade's
@@ -29,7 +16,7 @@ func awscrtPython(t *testing.T) string {
 // refused. It reaches the endpoint by name through the proxy's HTTP CONNECT.
 func TestAWSCRTDevice(t *testing.T) {
 	t.Parallel()
-	py := awscrtPython(t)
+	py := testtool.AWSCRTPython(t)
 	rec := &recorder{next: allow(openPolicy...)}
 	emu := start(t, config(rec.handle))
 	ca := filepath.Join(t.TempDir(), "ca.pem")

@@ -161,7 +161,7 @@ func TestLoggingLevelsSDK(t *testing.T) {
 // --default-log-level ERROR hides successful connects; set-v2-logging-level for one client ID
 // at DEBUG shows that client's events again.
 func TestLoggingLevelsAWSCLI(t *testing.T) {
-	testtool.Require(t, "aws")
+	testtool.AWSCLI(t)
 	emu, _, _ := controlPlane(t)
 	iotCLI := func(out any, args ...string) {
 		t.Helper()

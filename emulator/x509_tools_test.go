@@ -134,7 +134,7 @@ func awsCLI(t testing.TB, emu *emulator.Emulator, out any, args ...string) error
 // awsCLIAt is awsCLI with the control plane's URL as the CLI is given it (--endpoint-url).
 func awsCLIAt(t testing.TB, endpoint string, out any, args ...string) error {
 	t.Helper()
-	cmd := exec.Command(testtool.Require(t, "aws"), append([]string{"--endpoint-url", endpoint, "--region", region, "--output", "json"}, args...)...)
+	cmd := exec.Command(testtool.AWSCLI(t), append([]string{"--endpoint-url", endpoint, "--region", region, "--output", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -80,10 +80,10 @@ func connect(t *testing.T, proxy, dir, clientID, token string) bool {
 // JSON output.
 func awsCLI(t *testing.T, api string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command("aws", append([]string{"--endpoint-url", api, "--output", "json"}, args...)...)
+	cmd := exec.Command(testtool.AWSCLI(t), append([]string{"--endpoint-url", api, "--output", "json"}, args...)...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=y", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"), "AWS_EC2_METADATA_DISABLED=true")
+		"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"), "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -96,7 +96,7 @@ func awsCLI(t *testing.T, api string, args ...string) []byte {
 // TestTroubleshootingGuideWithAWSCLI follows the guide's metrics and Logs Insights steps with
 // the aws CLI against `iotemu serve`, after an accepted, a refused and a failing device.
 func TestTroubleshootingGuideWithAWSCLI(t *testing.T) {
-	testtool.Require(t, "aws")
+	testtool.AWSCLI(t)
 	testtool.Require(t, "mosquitto_pub")
 	proxy, api, dir, out := serveFaulty(t)
 	if !connect(t, proxy, dir, "dev-allow", "allow") {

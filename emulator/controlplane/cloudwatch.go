@@ -15,7 +15,8 @@ import (
 //	CloudWatch Logs (JSON 1.1, X-Amz-Target Logs_20140328.*): StartQuery, GetQueryResults,
 //	StopQuery, DescribeQueries, DescribeLogGroups, DescribeLogStreams, GetLogEvents,
 //	FilterLogEvents
-//	CloudWatch (RPC v2 CBOR, as aws-sdk-go-v2 sends it, and JSON 1.0, as the aws CLI does):
+//	CloudWatch (RPC v2 CBOR, as aws-sdk-go-v2 sends it, JSON 1.0, as the aws CLI v1 does,
+//	and the query protocol, as the aws CLI v2 does):
 //	GetMetricStatistics, GetMetricData, ListMetrics for AWS/Lambda's Invocations, Errors,
 //	Duration, Throttles and ConcurrentExecutions by FunctionName
 type CloudWatch interface {
@@ -44,7 +45,7 @@ type cloudWatch struct {
 // Target prefixes and paths of the protocols the CloudWatch operations come in.
 const (
 	logsTarget    = "Logs_20140328."                                    // AWS: CloudWatch Logs, JSON 1.1
-	metricsTarget = "GraniteServiceVersion20100801."                    // AWS: CloudWatch, JSON 1.0 (the aws CLI)
+	metricsTarget = "GraniteServiceVersion20100801."                    // AWS: CloudWatch, JSON 1.0 (the aws CLI v1)
 	metricsPath   = "/service/GraniteServiceVersion20100801/operation/" // AWS: CloudWatch, RPC v2 CBOR
 )
 
@@ -70,6 +71,8 @@ func (c *cloudWatch) route(r *http.Request) http.HandlerFunc {
 	case strings.HasPrefix(target, metricsTarget):
 		op := strings.TrimPrefix(target, metricsTarget)
 		return func(w http.ResponseWriter, r *http.Request) { c.serveMetrics(w, r, op, jsonCodec{}) }
+	case isQuery(r):
+		return func(w http.ResponseWriter, r *http.Request) { c.serveMetrics(w, r, "", queryCodec{}) }
 	case strings.HasPrefix(r.URL.Path, metricsPath):
 		op := strings.TrimPrefix(r.URL.Path, metricsPath)
 		return func(w http.ResponseWriter, r *http.Request) { c.serveMetrics(w, r, op, cborCodec{}) }

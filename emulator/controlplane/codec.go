@@ -17,7 +17,8 @@ import (
 // built from the same.
 type codec interface {
 	decode(body []byte) (map[string]any, error)
-	write(w http.ResponseWriter, status int, v map[string]any)
+	// write answers op with v.
+	write(w http.ResponseWriter, op string, status int, v map[string]any)
 	// writeError answers with an exception: its name, its awsQueryCompatible code and fault.
 	writeError(w http.ResponseWriter, ex metricsException, message string)
 }
@@ -59,7 +60,7 @@ func (cborCodec) decode(body []byte) (map[string]any, error) {
 	return m, nil
 }
 
-func (cborCodec) write(w http.ResponseWriter, status int, v map[string]any) {
+func (cborCodec) write(w http.ResponseWriter, _ string, status int, v map[string]any) {
 	w.Header().Set("Content-Type", "application/cbor")
 	w.Header().Set("smithy-protocol", "rpc-v2-cbor")
 	w.WriteHeader(status)
@@ -68,7 +69,7 @@ func (cborCodec) write(w http.ResponseWriter, status int, v map[string]any) {
 
 func (c cborCodec) writeError(w http.ResponseWriter, ex metricsException, message string) {
 	w.Header().Set("x-amzn-query-error", ex.queryCode+";Sender")
-	c.write(w, ex.status, map[string]any{"__type": ex.name, "message": message})
+	c.write(w, "", ex.status, map[string]any{"__type": ex.name, "message": message})
 }
 
 func fromCBOR(v cbor.Value) any {
@@ -146,7 +147,7 @@ func eachOf[T any](v any, f func(any) T) ([]T, bool) {
 	return out, true
 }
 
-// jsonCodec is AWS JSON 1.0 with awsQueryCompatible, the protocol the aws CLI uses for
+// jsonCodec is AWS JSON 1.0 with awsQueryCompatible, the protocol the aws CLI v1 uses for
 // CloudWatch (botocore sends X-Amz-Target GraniteServiceVersion20100801.NAME and
 // x-amzn-query-mode: true); timestamps are seconds since the epoch.
 type jsonCodec struct{}
@@ -162,14 +163,14 @@ func (jsonCodec) decode(body []byte) (map[string]any, error) {
 	return m, nil
 }
 
-func (jsonCodec) write(w http.ResponseWriter, status int, v map[string]any) {
+func (jsonCodec) write(w http.ResponseWriter, _ string, status int, v map[string]any) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	writeJSON(w, status, toJSON(v))
 }
 
 func (c jsonCodec) writeError(w http.ResponseWriter, ex metricsException, message string) {
 	w.Header().Set("x-amzn-query-error", ex.queryCode+";Sender")
-	c.write(w, ex.status, map[string]any{"__type": ex.name, "message": message})
+	c.write(w, "", ex.status, map[string]any{"__type": ex.name, "message": message})
 }
 
 // toJSON turns times into seconds since the epoch, as JSON 1.0 writes them.

@@ -66,6 +66,9 @@ func (c *cloudWatch) serveMetrics(w http.ResponseWriter, r *http.Request, op str
 		cd.writeError(w, cwInvalid, "the request body does not decode: "+err.Error())
 		return
 	}
+	if op == "" {
+		op = asString(in["Action"]) // the query protocol names the operation in the body
+	}
 	var out map[string]any
 	switch op {
 	case "GetMetricStatistics":
@@ -82,7 +85,7 @@ func (c *cloudWatch) serveMetrics(w http.ResponseWriter, r *http.Request, op str
 		cd.writeError(w, me.ex, me.message)
 		return
 	}
-	cd.write(w, http.StatusOK, out)
+	cd.write(w, op, http.StatusOK, out)
 }
 
 // metricKey names a metric: namespace, name and the FunctionName dimension ("" for the

@@ -65,7 +65,7 @@ var installs = map[string]string{
 	"mosquitto_pub":  "apt-get install mosquitto-clients",
 	"mosquitto_sub":  "apt-get install mosquitto-clients",
 	"curl":           "apt-get install curl",
-	"aws":            "apt-get install awscli",
+	"aws":            "apt-get install awscli (the aws CLI v2)",
 	"python3-awscrt": "apt-get install python3-awscrt (AWS's C runtime for Python)",
 	"aws-lambda-rie": "bash .ci/install-tools (go install of AWS's Runtime Interface Emulator)",
 }
