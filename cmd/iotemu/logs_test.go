@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,21 +77,28 @@ func connect(t *testing.T, proxy, dir, clientID, token string) bool {
 	return cmd.Run() == nil
 }
 
-// awsCLI runs the aws CLI against the control plane with dummy credentials and returns its
-// JSON output.
+// awsCLI runs the aws CLI v2 against the control plane with dummy credentials and returns its
+// output; a failure fails the test.
 func awsCLI(t *testing.T, api string, args ...string) []byte {
+	t.Helper()
+	out, stderr, err := runAWSCLI(t, api, args...)
+	if err != nil {
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return out
+}
+
+// runAWSCLI runs the aws CLI v2 and returns its standard output and error.
+func runAWSCLI(t *testing.T, api string, args ...string) (stdout []byte, stderr string, err error) {
 	t.Helper()
 	cmd := exec.Command(testtool.AWSCLI(t), append([]string{"--endpoint-url", api, "--output", "json"}, args...)...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=y", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"), "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	stdout, err = cmd.Output()
+	return stdout, errBuf.String(), err
 }
 
 // TestTroubleshootingGuideWithAWSCLI follows the guide's metrics and Logs Insights steps with
@@ -172,6 +180,33 @@ func TestTroubleshootingGuideWithAWSCLI(t *testing.T) {
 	}
 	if got := sum("Errors"); got != 1 {
 		t.Errorf("Errors %v, want 1", got)
+	}
+	start, end := time.Unix(now-600, 0).UTC().Format(time.RFC3339), time.Unix(now+600, 0).UTC().Format(time.RFC3339)
+	var data struct{ MetricDataResults []struct{ Values []float64 } }
+	if err := json.Unmarshal(awsCLI(t, api, "cloudwatch", "get-metric-data", "--start-time", start, "--end-time", end, "--metric-data-queries",
+		`[{"Id":"e","MetricStat":{"Metric":{"Namespace":"AWS/Lambda","MetricName":"Errors","Dimensions":[{"Name":"FunctionName","Value":"faulty"}]},"Period":60,"Stat":"Sum"}}]`),
+		&data); err != nil || len(data.MetricDataResults) != 1 || slices.Max(append(data.MetricDataResults[0].Values, 0)) != 1 {
+		t.Errorf("get-metric-data: %+v, %v", data, err)
+	}
+	var list struct {
+		Metrics []struct {
+			MetricName string
+			Dimensions []struct{ Name, Value string }
+		}
+	}
+	if err := json.Unmarshal(awsCLI(t, api, "cloudwatch", "list-metrics", "--namespace", "AWS/Lambda", "--metric-name", "Errors",
+		"--dimensions", "Name=FunctionName"), &list); err != nil || len(list.Metrics) != 1 || list.Metrics[0].Dimensions[0].Value != "faulty" {
+		t.Errorf("list-metrics: %+v, %v", list, err)
+	}
+	if _, stderr, err := runAWSCLI(t, api, "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda", "--metric-name", "Errors",
+		"--start-time", start, "--end-time", end, "--period", "7", "--statistics", "Sum"); err == nil || !strings.Contains(stderr, "(InvalidParameterValue)") {
+		t.Errorf("a period of 7 s: %v\n%s", err, stderr)
+	}
+
+	// aws logs tail (the CLI v2's): the IoT log's failures, one line each.
+	tailed := string(awsCLI(t, api, "logs", "tail", "AWSIotLogsV2", "--since", "10m", "--filter-pattern", `{ $.status = "Failure" }`))
+	if strings.Count(tailed, "\n") != 2 || !strings.Contains(tailed, `"clientId":"dev-deny"`) || !strings.Contains(tailed, `"clientId":"dev-error"`) {
+		t.Errorf("aws logs tail:\n%s", tailed)
 	}
 
 	// The same through iotemu's own commands.
