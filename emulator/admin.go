@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/iotemu/iotemu/internal/connlimit"
+	"github.com/iotemu/iotemu/internal/localonly"
 )
 
 // httpServer is one of the emulator's extra HTTP listeners (admin, control plane).
@@ -16,14 +20,30 @@ type httpServer struct {
 	srv *http.Server
 }
 
-// serveHTTP listens on addr and serves h there; what names the endpoint in errors.
-func serveHTTP(addr, what string, h http.Handler) (*httpServer, error) {
+// serveHTTP listens on addr and serves h there, for clients on this machine only (see
+// package localonly); what names the endpoint in errors and logs. Every request and
+// connection is bounded in time, and a flood of sockets sheds the oldest (package connlimit).
+func (e *Emulator) serveHTTP(addr, what string, h http.Handler) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the %s on %s: %w", what, addr, err)
 	}
-	s := &httpServer{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = s.srv.Serve(ln) }()
+	guard := &localonly.Guard{
+		Hosts: e.cfg.Listen.AllowedHosts,
+		Refused: func(r *http.Request, reason string) {
+			e.logger.Warn("request refused", "endpoint", what, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
+		},
+	}
+	s := &httpServer{ln: ln, srv: &http.Server{
+		Handler:           guard.Handler(h),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // control-plane bodies are small JSON documents
+		WriteTimeout:      30 * time.Second, // an Advance runs the timers that fall due
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(e.logger.Handler(), slog.LevelDebug),
+	}}
+	limited := connlimit.Wrap(ln, 0, what, e.logger)
+	go func() { _ = s.srv.Serve(limited) }()
 	return s, nil
 }
 
@@ -42,9 +62,9 @@ func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"now": e.clock.Now().UTC().Format(time.RFC3339Nano)})
 	})
 	mux.HandleFunc("POST /clock/advance", func(w http.ResponseWriter, r *http.Request) {
-		d, err := time.ParseDuration(r.URL.Query().Get("by"))
+		d, err := advanceBy(r.URL.Query().Get("by"))
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"message": `query parameter "by" must be a Go duration such as 301s or 24h: ` + err.Error()})
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
 			return
 		}
 		if err := e.Advance(d); err != nil {
@@ -67,7 +87,24 @@ func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
-	return serveHTTP(addr, "admin endpoint", mux)
+	return e.serveHTTP(addr, "admin endpoint", mux)
+}
+
+// advanceBy parses the by parameter of POST /clock/advance: a Go duration, zero or more. A
+// duration too large for the clock is not an error: the clock saturates (clock.Latest).
+func advanceBy(by string) (time.Duration, error) {
+	const want = `query parameter "by" must be a Go duration of zero or more, such as 301s or 24h`
+	if by == "" {
+		return 0, errors.New(want + ", and is missing")
+	}
+	d, err := time.ParseDuration(by)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", want, err)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s: %s is negative and the clock never goes backwards", want, by)
+	}
+	return d, nil
 }
 
 // Close stops the listener, waiting a moment for requests in flight.

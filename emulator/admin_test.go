@@ -3,8 +3,10 @@ package emulator_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -59,5 +61,42 @@ func TestAdminEndpoint(t *testing.T) {
 	resp.Body.Close()
 	if !strings.HasPrefix(get("/clock")["now"].(string), "20") {
 		t.Fatal("clock has no time")
+	}
+}
+
+// TestAdminClockAdvanceIsValidatedAndSaturates: the clock never goes backwards, whatever
+// POST /clock/advance is given (a duration of 292 years once landed the clock in 1734).
+func TestAdminClockAdvanceIsValidatedAndSaturates(t *testing.T) {
+	t.Parallel()
+	cfg := config(newSequence(nil).handle)
+	cfg.Listen.Admin = "127.0.0.1:0"
+	emu := emulator.NewTestWithOptions(t, cfg, emulator.Options{Clock: clock.NewAdjustable()})
+	base := "http://" + emu.AdminAddr().String()
+	advance := func(by string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(base+"/clock/advance?by="+url.QueryEscape(by), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]string
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, v["now"] + v["message"]
+	}
+	for _, by := range []string{"", "-1s", "-9223372036854775807ns", "1 hour"} {
+		if status, msg := advance(by); status != http.StatusBadRequest {
+			t.Errorf("by=%q: %d %s, want 400", by, status, msg)
+		}
+	}
+	before := emu.Clock().Now()
+	for _, by := range []string{"1h", "9223372036854775807ns", "9223372036854775807ns", "1h"} {
+		status, now := advance(by)
+		got, err := time.Parse(time.RFC3339Nano, now)
+		if status != http.StatusOK || err != nil || got.Before(before) {
+			t.Fatalf("by=%s: %d %q (%v), want a time after %v", by, status, now, err, before)
+		}
+		before = got
 	}
 }

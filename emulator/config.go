@@ -75,6 +75,11 @@ type Listen struct {
 	// operations, for the aws CLI's --endpoint-url and the AWS SDKs (see package
 	// controlplane). It does not check credentials: keep it on loopback. Empty: none.
 	API string `yaml:"api"`
+	// AllowedHosts are host names, besides localhost and IP addresses, that requests to the
+	// admin endpoint and the control plane may name in their Host header: the emulator's
+	// name on a Docker network, for instance. Other names are refused, so that a web page
+	// cannot reach them by DNS rebinding.
+	AllowedHosts []string `yaml:"allowedHosts"`
 }
 
 // Authorizer is an AWS IoT custom authorizer, with the field names of AWS's

@@ -107,7 +107,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		return nil, err
 	}
 	if cfg.DataDir != "" {
-		e.ca, err = certs.LoadOrCreateCA(cfg.DataDir)
+		e.ca, err = certs.LoadOrCreateCA(cfg.DataDir, opts.Logger)
 	} else {
 		e.ca, err = certs.NewCA()
 	}
@@ -164,7 +164,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		}
 	}
 	if cfg.Listen.API != "" {
-		if e.api, err = serveHTTP(cfg.Listen.API, "control plane", controlplane.New(apiBackend{e})); err != nil {
+		if e.api, err = e.serveHTTP(cfg.Listen.API, "control plane", controlplane.New(apiBackend{e})); err != nil {
 			return nil, err
 		}
 	}

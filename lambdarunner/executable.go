@@ -1,25 +1,18 @@
 package lambdarunner
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -58,15 +51,6 @@ const (
 	DefaultInitTimeout = 10 * time.Second // AWS: Lambda's limit on the init phase
 )
 
-// Output handling.
-const (
-	maxLogLine   = 256 << 10       // AWS: a CloudWatch Logs event is at most 256 KB; a longer line is split
-	tailLines    = 20              // lines of output kept for an init error's message
-	tailBytes    = 4 << 10         // ... and at most this many bytes of them
-	flushTimeout = time.Second     // how long an answer waits for the output written before it
-	drainTimeout = 2 * time.Second // after an instance exits, how long a forked process may hold its output open
-)
-
 // lambdaReservedEnv are the keys Lambda sets itself and refuses in a function's configuration,
 // plus _LAMBDA_SERVER_PORT, which would switch aws-lambda-go to its legacy RPC mode.
 var lambdaReservedEnv = []string{
@@ -76,6 +60,10 @@ var lambdaReservedEnv = []string{
 	"AWS_LAMBDA_RUNTIME_API", "AWS_REGION", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT",
 	"_LAMBDA_SERVER_PORT",
 }
+
+// ErrorTypeOutOfMemory is the error type of an invocation whose function passed its memory
+// size. AWS: Lambda's errorType for it.
+const ErrorTypeOutOfMemory = "Runtime.OutOfMemory"
 
 // errExecutableClosed is returned by Run after Close.
 var errExecutableClosed = errors.New("lambdarunner: executable closed")
@@ -201,38 +189,6 @@ type execCall struct {
 	finished bool
 	out      []byte
 	err      error
-}
-
-// execInstance is one process of the executable with its Runtime API server. Unless noted, its
-// fields are guarded by Executable.mu.
-type execInstance struct {
-	e      *Executable
-	wake   chan struct{} // capacity 1: an invocation was assigned
-	dead   chan struct{} // closed when the process has exited: pending /next calls return
-	exited chan struct{} // closed when the instance is reaped, its output read and its server stopped
-
-	// Set by start.
-	cmd       *exec.Cmd
-	pid       int
-	api       *rapiServer
-	out       *execOutput
-	status    *os.File // /proc/PID/status, nil when there is none
-	initTimer *time.Timer
-	spawned   time.Time // when the process started, for Init Duration
-
-	call      *execCall // the invocation assigned to the instance, nil when idle
-	delivered bool      // call was handed to the runtime by /next
-	polled    bool      // the runtime has asked for an invocation: init is over
-	polling   int       // /next calls waiting
-	retired   bool      // killed when its invocation ends: the file changed, or a deadline passed
-	killed    bool      // we killed it
-	gone      bool      // the process has exited
-	initErr   *FunctionError
-	initSlow  bool   // killed for not polling within InitTimeout
-	exit      string // how the process ended ("" for exit status 0)
-
-	logMu sync.Mutex  // guards logTo; held while a line is delivered
-	logTo *Invocation // where output goes now; nil: the Logger
 }
 
 // acquire assigns c to an idle instance, preferring one already waiting on /next, or to a new
@@ -365,7 +321,7 @@ func (e *Executable) exited(in *execInstance, c *execCall) ([]byte, bool, error)
 	in.call = nil
 	in.setLog(nil)
 	finished, closed, delivered, polled := c.finished, e.closed, in.delivered, in.polled
-	initErr, initSlow := in.initErr, in.initSlow
+	initErr, initSlow, oom := in.initErr, in.initSlow, in.outOfMemory
 	e.mu.Unlock()
 	id := c.inv.RequestID
 	var fe *FunctionError
@@ -374,6 +330,11 @@ func (e *Executable) exited(in *execInstance, c *execCall) ([]byte, bool, error)
 		return c.out, false, c.err
 	case closed:
 		return nil, false, errExecutableClosed
+	case oom:
+		// AWS: a function over its memory size is killed; the error is Runtime.OutOfMemory with
+		// the message of a runtime killed by SIGKILL, and it used all its memory.
+		fe = &FunctionError{Type: ErrorTypeOutOfMemory, Message: runtimeExitMessage(id, "signal: killed")}
+		c.inv.MaxMemoryUsedMB = e.cfg.MemoryMB
 	case !delivered && polled:
 		// It finished an invocation and died before taking this one (aws-lambda-go exits after
 		// reporting a panic): Lambda would have run it on a fresh environment.
@@ -393,424 +354,10 @@ func (e *Executable) exited(in *execInstance, c *execCall) ([]byte, bool, error)
 	return nil, false, fe
 }
 
-// start starts the process of the new instance in.
-func (e *Executable) start(in *execInstance, requestID string) (err error) {
-	defer func() {
-		if err != nil {
-			e.mu.Lock()
-			e.instances = slices.DeleteFunc(e.instances, func(x *execInstance) bool { return x == in })
-			e.mu.Unlock()
-			e.wg.Done()
-		}
-	}()
-	api, err := newRapiServer(in, slog.NewLogLogger(e.httpLog.Handler(), slog.LevelDebug))
-	if err != nil {
-		return err
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		api.close()
-		return fmt.Errorf("lambdarunner: function %s: %w", e.cfg.Name, err)
-	}
-	cmd := exec.Command(e.path, e.cfg.Args...)
-	cmd.Dir = filepath.Dir(e.path) // AWS: the runtime starts in LAMBDA_TASK_ROOT
-	cmd.Env = e.environ(api.addr(), newLogStreamName())
-	cmd.Stdout, cmd.Stderr = w, w // one pipe: stdout and stderr interleave as in the log stream
-	cmd.SysProcAttr = processGroupAttr()
-	if err := cmd.Start(); err != nil {
-		api.close()
-		_ = r.Close()
-		_ = w.Close()
-		// AWS: a bootstrap that cannot be executed fails as Runtime.InvalidEntrypoint.
-		return &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: fmt.Sprintf("RequestId: %s Error: %v", requestID, err)}
-	}
-	out := newExecOutput(r, w, in.logLine)
-	e.mu.Lock()
-	in.cmd, in.pid, in.api, in.out, in.status = cmd, cmd.Process.Pid, api, out, openStatus(cmd.Process.Pid)
-	in.spawned = time.Now()
-	in.initTimer = time.AfterFunc(e.cfg.InitTimeout, in.initTimedOut)
-	if e.closed {
-		in.killLocked()
-	}
-	e.mu.Unlock()
-	go out.read()
-	go e.reap(in)
-	e.log.Debug("instance started", "pid", in.pid, "runtime_api", api.addr())
-	return nil
-}
-
-// environ is the environment Lambda gives a provided.al2023 runtime, then cfg.Env. Nothing is
-// inherited from this process but PATH.
-func (e *Executable) environ(apiAddr, logStream string) []string {
-	path := os.Getenv("PATH")
-	if path == "" {
-		path = "/usr/local/bin:/usr/bin/:/bin:/opt/bin" // AWS: Lambda's PATH
-	}
-	env := []string{
-		// AWS: the environment of a Lambda execution environment.
-		"AWS_LAMBDA_RUNTIME_API=" + apiAddr,
-		"AWS_LAMBDA_FUNCTION_NAME=" + e.cfg.Name,
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(e.cfg.MemoryMB),
-		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + e.cfg.Name,
-		"AWS_LAMBDA_LOG_STREAM_NAME=" + logStream,
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
-		"AWS_REGION=" + e.cfg.Region,
-		"AWS_DEFAULT_REGION=" + e.cfg.Region,
-		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
-		"_HANDLER=" + filepath.Base(e.path),
-		"LAMBDA_TASK_ROOT=" + filepath.Dir(e.path),
-		"TZ=:UTC",
-		"LANG=en_US.UTF-8",
-		"PATH=" + path,
-	}
-	keys := make([]string, 0, len(e.cfg.Env))
-	for k := range e.cfg.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+e.cfg.Env[k]) // os/exec keeps the last of duplicate keys: PATH, LANG, TZ may be overridden
-	}
-	return env
-}
-
-// reap waits for the process of in to exit and tears the instance down.
-func (e *Executable) reap(in *execInstance) {
-	defer e.wg.Done()
-	werr := in.cmd.Wait()
-	killGroup(in.pid) // whatever it forked dies with it
-	in.initTimer.Stop()
-	e.mu.Lock()
-	in.gone = true
-	in.exit = exitReason(werr)
-	killed, initSlow := in.killed, in.initSlow
-	e.mu.Unlock()
-	close(in.dead)
-	in.out.close()
-	in.api.close()
-	if in.status != nil {
-		_ = in.status.Close()
-	}
-	e.mu.Lock()
-	e.instances = slices.DeleteFunc(e.instances, func(x *execInstance) bool { return x == in })
-	e.mu.Unlock()
-	switch {
-	case initSlow:
-		e.log.Warn("instance killed: it did not ask for an invocation within the init timeout", "pid", in.pid, "init_timeout", e.cfg.InitTimeout, "output_tail", strings.Join(in.out.tail(), "\n"))
-	case killed:
-		e.log.Debug("instance stopped", "pid", in.pid)
-	default:
-		e.log.Warn("instance exited", "pid", in.pid, "status", cmp.Or(in.exit, "exit status 0"), "output_tail", strings.Join(in.out.tail(), "\n"))
-	}
-	close(in.exited)
-}
-
-// killLocked kills the process group of in, if it runs.
-func (in *execInstance) killLocked() {
-	if in.pid > 0 && !in.gone {
-		in.killed = true
-		killGroup(in.pid)
-	}
-}
-
-// initTimedOut kills in if it has not polled /next yet.
-func (in *execInstance) initTimedOut() {
-	in.e.mu.Lock()
-	defer in.e.mu.Unlock()
-	if !in.polled && !in.gone {
-		in.initSlow = true
-		in.killLocked()
-	}
-}
-
-// setLog sends the output of in to inv's Log from now on (nil: to the Logger).
-func (in *execInstance) setLog(inv *Invocation) {
-	in.logMu.Lock()
-	in.logTo = inv
-	in.logMu.Unlock()
-}
-
-// logLine delivers one line of output.
-func (in *execInstance) logLine(text string) {
-	in.logMu.Lock()
-	defer in.logMu.Unlock()
-	if in.logTo != nil {
-		sendLog(in.logTo, text)
-		return
-	}
-	in.e.log.Info("function output", "pid", in.pid, "line", text)
-}
-
-// sendLog sends text to inv.Log, if any.
-func sendLog(inv *Invocation, text string) {
-	if inv.Log != nil {
-		inv.Log(text)
-	}
-}
-
-// next implements rapiBackend.
-func (in *execInstance) next(ctx context.Context) (rapiEvent, error) {
-	e := in.e
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in.polled = true
-	for {
-		if in.gone {
-			return rapiEvent{}, errRapiStopping
-		}
-		if c := in.call; c != nil {
-			if !in.delivered {
-				in.delivered = true
-				if c.inv.ColdStart {
-					c.inv.InitDuration = time.Since(in.spawned)
-				}
-				c.inv.Start() // init is over: the function takes the invocation now
-				return rapiEvent{RequestID: c.inv.RequestID, Payload: c.inv.Event, Deadline: c.deadline, FunctionARN: e.cfg.ARN, TraceID: c.traceID}, nil
-			}
-			if !c.finished {
-				return rapiEvent{}, &rapiStateError{From: "Running", To: "Ready"} // AWS: /next before answering
-			}
-		}
-		in.polling++
-		e.mu.Unlock()
-		select {
-		case <-in.wake:
-		case <-ctx.Done():
-		case <-in.dead:
-		}
-		e.mu.Lock()
-		in.polling--
-		if ctx.Err() != nil {
-			return rapiEvent{}, ctx.Err()
-		}
-	}
-}
-
-// expects implements rapiBackend.
-func (in *execInstance) expects(id string) bool {
-	in.e.mu.Lock()
-	defer in.e.mu.Unlock()
-	return in.expectsLocked(id)
-}
-
-func (in *execInstance) expectsLocked(id string) bool {
-	c := in.call
-	return c != nil && in.delivered && !c.finished && c.inv.RequestID == id
-}
-
-// complete implements rapiBackend.
-func (in *execInstance) complete(id string, out []byte, fe *FunctionError) error {
-	in.e.mu.Lock()
-	defer in.e.mu.Unlock()
-	if !in.expectsLocked(id) {
-		return errRapiInvalidRequestID
-	}
-	c := in.call
-	c.finished = true
-	c.out = out
-	if fe != nil {
-		c.err = fe
-	}
-	close(c.done)
-	return nil
-}
-
-// initError implements rapiBackend.
-func (in *execInstance) initError(fe *FunctionError) error {
-	in.e.mu.Lock()
-	defer in.e.mu.Unlock()
-	if in.polled {
-		return &rapiStateError{From: "Ready", To: "InitError"} // AWS: /init/error after init
-	}
-	in.initErr = fe
-	return nil
-}
-
-// kill implements rapiBackend.
-func (in *execInstance) kill() {
-	in.e.mu.Lock()
-	in.killLocked()
-	in.e.mu.Unlock()
-}
-
-// execOutput reads what an instance writes to stdout and stderr (one pipe) and hands it on line
-// by line. It reads continuously, so a function writing a lot is never blocked by it, and holds
-// at most one line (maxLogLine) and a short tail.
-type execOutput struct {
-	r, w *os.File // w: our copy of the write end, for flush markers
-	emit func(line string)
-
-	wmu    sync.Mutex // guards w, wdone, sent
-	wdone  bool
-	sent   int64         // markers written
-	seen   atomic.Int64  // markers read
-	marked chan struct{} // capacity 1: a marker was read
-	eof    chan struct{} // closed when read returns
-
-	tmu   sync.Mutex
-	lines []string // the last lines, for init errors
-	tsize int
-}
-
-// flushMarker is written into the pipe to find out when everything written before it has been
-// read: the bytes the function wrote before answering precede it in the pipe.
-var flushMarker = []byte("\x00\x1biotemu-flush\x1b") // 0x00 occurs only at the start
-
-func newExecOutput(r, w *os.File, emit func(string)) *execOutput {
-	return &execOutput{r: r, w: w, emit: emit, marked: make(chan struct{}, 1), eof: make(chan struct{})}
-}
-
-// read splits the output into lines until EOF, removing flush markers.
-func (o *execOutput) read() {
-	defer close(o.eof)
-	buf := make([]byte, 32<<10)
-	var line []byte
-	matched := 0 // bytes of flushMarker matched so far
-	for {
-		n, err := o.r.Read(buf)
-		for _, b := range buf[:n] {
-			if b == flushMarker[matched] {
-				matched++
-				if matched == len(flushMarker) {
-					matched = 0
-					line = o.endLine(line) // the invocation's last, unterminated line
-					o.seen.Add(1)
-					select {
-					case o.marked <- struct{}{}:
-					default:
-					}
-				}
-				continue
-			}
-			for _, m := range flushMarker[:matched] {
-				line = o.put(line, m)
-			}
-			matched = 0
-			if b == flushMarker[0] {
-				matched = 1
-				continue
-			}
-			line = o.put(line, b)
-		}
-		if err != nil {
-			break
-		}
-	}
-	for _, m := range flushMarker[:matched] {
-		line = o.put(line, m)
-	}
-	o.endLine(line)
-}
-
-// put adds b to line.
-func (o *execOutput) put(line []byte, b byte) []byte {
-	if b == '\n' {
-		o.emitLine(line)
-		return line[:0]
-	}
-	if len(line) == maxLogLine {
-		o.emitLine(line)
-		line = line[:0]
-	}
-	return append(line, b)
-}
-
-// endLine emits line if it is not empty.
-func (o *execOutput) endLine(line []byte) []byte {
-	if len(line) > 0 {
-		o.emitLine(line)
-	}
-	return line[:0]
-}
-
-func (o *execOutput) emitLine(line []byte) {
-	text := string(line)
-	tailText := text
-	if len(tailText) > tailBytes {
-		tailText = strings.Clone(tailText[len(tailText)-tailBytes:])
-	}
-	o.tmu.Lock()
-	o.lines = append(o.lines, tailText)
-	o.tsize += len(tailText)
-	for len(o.lines) > tailLines || o.tsize > tailBytes {
-		o.tsize -= len(o.lines[0])
-		o.lines = o.lines[1:]
-	}
-	o.tmu.Unlock()
-	o.emit(text)
-}
-
-// tail returns the last lines of output (at most tailLines lines, tailBytes bytes).
-func (o *execOutput) tail() []string {
-	o.tmu.Lock()
-	defer o.tmu.Unlock()
-	return slices.Clone(o.lines)
-}
-
-// mark writes a flush marker into the pipe: everything written to the pipe before it will have
-// been read and handed on when read has seen the marker. It returns the marker's number, or -1
-// when the pipe is closed.
-func (o *execOutput) mark() int64 {
-	o.wmu.Lock()
-	defer o.wmu.Unlock()
-	if o.wdone {
-		return -1
-	}
-	if _, err := o.w.Write(flushMarker); err != nil {
-		return -1
-	}
-	o.sent++
-	return o.sent
-}
-
-// awaitMark waits until read has seen marker number want (-1: until EOF), or for flushTimeout.
-func (o *execOutput) awaitMark(want int64) {
-	t := time.NewTimer(flushTimeout)
-	defer t.Stop()
-	for want < 0 || o.seen.Load() < want {
-		select {
-		case <-o.marked:
-		case <-o.eof:
-			return
-		case <-t.C:
-			return
-		}
-	}
-}
-
-// close closes our write end and waits for read to reach EOF; a process that escaped the
-// process group and still holds the pipe is cut off after drainTimeout.
-func (o *execOutput) close() {
-	o.wmu.Lock()
-	o.wdone = true
-	_ = o.w.Close()
-	o.wmu.Unlock()
-	t := time.NewTimer(drainTimeout)
-	defer t.Stop()
-	select {
-	case <-o.eof:
-	case <-t.C:
-	}
-	_ = o.r.Close() // unblocks a pending Read
-	<-o.eof
-}
-
 // sameVersion reports whether a and b describe the same version of a file: the same file
 // (device and inode), size and modification time.
 func sameVersion(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
-}
-
-// processGroupAttr puts a new process in a process group of its own, so that killGroup kills
-// whatever it forks too.
-func processGroupAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
-}
-
-// killGroup kills the process group of pid with SIGKILL.
-func killGroup(pid int) {
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
 }
 
 // callDeadline is the deadline the runtime is told: the invocation's, else ctx's.
@@ -839,20 +386,6 @@ func newLogStreamName() string {
 	return time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(b[:]) // AWS
 }
 
-// exitReason describes how a process ended, as Lambda does: "exit status 2", "signal: killed";
-// "" for a clean exit.
-func exitReason(waitErr error) string {
-	var ee *exec.ExitError
-	switch {
-	case waitErr == nil:
-		return ""
-	case errors.As(waitErr, &ee):
-		return ee.ProcessState.String()
-	default:
-		return waitErr.Error()
-	}
-}
-
 // runtimeExitMessage is Lambda's message for a runtime that exited.
 func runtimeExitMessage(requestID, reason string) string {
 	if reason == "" {
@@ -867,37 +400,4 @@ func withTail(msg string, tail []string) string {
 		return msg
 	}
 	return msg + "\n" + strings.Join(tail, "\n")
-}
-
-// openStatus opens /proc/PID/status (Linux) to read the process's peak memory from; nil
-// elsewhere.
-func openStatus(pid int) *os.File {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return nil
-	}
-	return f
-}
-
-// peakMemoryMB is the peak resident memory (VmHWM) in status, an open /proc/PID/status; 0 when
-// unknown.
-func peakMemoryMB(status *os.File) int {
-	if status == nil {
-		return 0
-	}
-	var buf [4096]byte
-	n, err := status.ReadAt(buf[:], 0) // procfs regenerates the file at offset 0
-	if n == 0 || (err != nil && !errors.Is(err, io.EOF)) {
-		return 0
-	}
-	_, v, ok := bytes.Cut(buf[:n], []byte("VmHWM:"))
-	if !ok {
-		return 0
-	}
-	v, _, _ = bytes.Cut(v, []byte(" kB"))
-	kb, err := strconv.Atoi(string(bytes.TrimSpace(v)))
-	if err != nil {
-		return 0
-	}
-	return (kb + 1023) / 1024
 }

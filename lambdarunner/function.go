@@ -100,6 +100,10 @@ func (f *Function) SetPolicy(p *ResourcePolicy) {
 // Metrics returns the function's invocation metrics so far.
 func (f *Function) Metrics() Metrics { return f.metrics.snapshot() }
 
+// Datapoints returns the newest MaxDatapoints invocations' datapoints, oldest first: the time
+// series behind CloudWatch's AWS/Lambda metrics.
+func (f *Function) Datapoints() []Datapoint { return f.metrics.datapoints() }
+
 // Close releases what the runtime holds (processes, connections).
 func (f *Function) Close() error {
 	if c, ok := f.cfg.Runtime.(Closer); ok {
@@ -149,6 +153,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	inv := &Invocation{RequestID: id, Event: event, Deadline: deadline, Log: logLine, Started: start}
 
 	begin := time.Now()
+	concurrency := f.metrics.begin()
 	out, err := f.cfg.Runtime.Run(ctx, inv)
 	elapsed := time.Since(begin)
 	start() // an invocation that never reached the function still gets its START
@@ -162,8 +167,8 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		f.log(id, fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, f.timeoutFor(begin, deadline).Seconds()))
 	}
 	f.log(id, "END RequestId: "+id)
-	f.log(id, f.report(id, elapsed, inv, timedOut))
-	f.metrics.record(elapsed, err, timedOut, errors.Is(err, ErrThrottled), inv.ColdStart)
+	f.log(id, f.report(id, elapsed, inv, timedOut, err))
+	f.metrics.record(begin, concurrency, elapsed, err, timedOut, errors.Is(err, ErrThrottled), inv.ColdStart)
 	return out, err
 }
 
@@ -173,7 +178,7 @@ func (f *Function) timeoutFor(start, deadline time.Time) time.Duration {
 }
 
 // report formats Lambda's REPORT line.
-func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut bool) string {
+func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut bool, err error) string {
 	ms := float64(d.Microseconds()) / 1000
 	line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB", id, ms, int(math.Ceil(ms)), f.cfg.MemoryMB)
 	if inv.MaxMemoryUsedMB > 0 {
@@ -182,8 +187,12 @@ func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut 
 	if inv.ColdStart && inv.InitDuration > 0 {
 		line += fmt.Sprintf("\tInit Duration: %.2f ms", float64(inv.InitDuration.Microseconds())/1000) // AWS: cold starts report their init
 	}
-	if timedOut {
+	var fe *FunctionError
+	switch {
+	case timedOut:
 		line += "\tStatus: timeout"
+	case errors.As(err, &fe) && fe.Type == ErrorTypeOutOfMemory:
+		line += "\tStatus: error\tError Type: " + ErrorTypeOutOfMemory // AWS: the REPORT line of a function killed for its memory
 	}
 	return line
 }

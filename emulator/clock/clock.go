@@ -20,7 +20,25 @@ type Clock interface {
 type Advancer interface {
 	Clock
 	// Advance moves the clock forward by d and returns once every timer that fell due has run.
+	// A clock never goes backwards: a negative d moves it by nothing, and no Advance moves
+	// it past Latest.
 	Advance(d time.Duration)
+}
+
+// Latest is the last instant an advanceable clock reads (Adjustable stops earlier, about 292
+// years ahead of the wall clock, where its offset saturates): the end of year 9999, the last time
+// RFC 3339 (and so JSON, and AWS's log timestamps) can write. Advances saturate there.
+var Latest = time.Date(9999, time.December, 31, 23, 59, 59, 999999999, time.UTC)
+
+// forward returns now moved forward by d, never before now and never after Latest.
+func forward(now time.Time, d time.Duration) time.Time {
+	if d <= 0 || !now.Before(Latest) {
+		return now
+	}
+	if room := Latest.Sub(now); d >= room { // Sub saturates at the largest Duration
+		return Latest
+	}
+	return now.Add(d)
 }
 
 // Timer is a pending AfterFunc.
@@ -62,11 +80,12 @@ func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer { return v.add(v.No
 
 // Advance moves the clock forward by d, running every timer that falls due, in order of due
 // time, each with the clock reading its due time. It returns when every call has returned.
-// Timers set by those calls are run too if they fall due within d.
+// Timers set by those calls are run too if they fall due within d. A negative d moves the
+// clock by nothing; the clock stops at Latest.
 func (v *Virtual) Advance(d time.Duration) {
 	v.adv.Lock()
 	defer v.adv.Unlock()
-	end := v.Now().Add(d)
+	end := forward(v.Now(), d)
 	v.runAll(func() time.Time { return end }, func(at time.Time) {
 		v.mu.Lock()
 		if at.After(v.now) {
@@ -97,7 +116,10 @@ func NewAdjustable() *Adjustable { return &Adjustable{} }
 func (a *Adjustable) Now() time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return time.Now().Add(a.skew)
+	if now := time.Now().Add(a.skew); now.Before(Latest) {
+		return now
+	}
+	return Latest
 }
 
 // AfterFunc calls f once d has passed on this clock, in real time or through Advance.
@@ -135,12 +157,13 @@ func (a *Adjustable) fire() {
 }
 
 // Advance moves the clock forward by d and runs every timer that falls due, in order, waiting
-// for each.
+// for each. Like Virtual's, it never moves the clock backwards or past Latest.
 func (a *Adjustable) Advance(d time.Duration) {
 	a.adv.Lock()
 	defer a.adv.Unlock()
 	a.mu.Lock()
-	a.skew += d
+	now := time.Now()
+	a.skew = forward(now.Add(a.skew), d).Sub(now)
 	a.mu.Unlock()
 	a.runAll(a.Now, func(time.Time) {})
 	a.rearm()

@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,5 +84,39 @@ func TestAdjustableRunsTimersInRealTimeAndOnAdvance(t *testing.T) {
 	a.Advance(2 * time.Hour)
 	if a.Pending() != 0 {
 		t.Fatalf("%d timers pending", a.Pending())
+	}
+}
+
+func TestAdvanceNeverGoesBackwards(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		clock Advancer
+	}{
+		{"virtual", NewVirtual(start)}, // saturates at Latest
+		// saturates where its offset from the wall clock does, about 292 years ahead
+		{"adjustable", NewAdjustable()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.clock
+			c.Advance(time.Second)
+			before := c.Now()
+			c.Advance(-time.Hour)
+			if c.Now().Before(before) {
+				t.Fatalf("a negative advance moved the clock back from %v to %v", before, c.Now())
+			}
+			// The admin endpoint once turned these into a clock reading 1734.
+			for range 3 {
+				c.Advance(time.Duration(math.MaxInt64))
+				if now := c.Now(); now.Before(before) || now.After(Latest) {
+					t.Fatalf("after the largest advance the clock reads %v (from %v)", now, before)
+				}
+			}
+			saturated := c.Now()
+			c.Advance(time.Hour)
+			if c.Now().Before(saturated) || c.Now().After(Latest) {
+				t.Fatalf("an advance past the saturated %v reads %v", saturated, c.Now())
+			}
+		})
 	}
 }

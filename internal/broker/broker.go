@@ -109,6 +109,7 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 		return
 	}
 	c.SetValue(s)
+	c.Authenticated()
 	c.Unread(raw)
 	// The goroutine stays here for the connection's life. admit's frame (the decoded CONNECT,
 	// about 3 KB) is then off its stack, so the runtime can shrink an idle connection's stack

@@ -18,10 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -68,7 +70,10 @@ func NewCA() (*CA, error) {
 
 // LoadOrCreateCA reads the CA from dir, or creates it there (mode 0600 for the key) when dir
 // holds none. A half-written or unreadable CA is an error, never silently replaced.
-func LoadOrCreateCA(dir string) (*CA, error) {
+//
+// A key file that others may read or write is loaded, with a warning to logger (nil: none),
+// as ssh warns of an unprotected private key.
+func LoadOrCreateCA(dir string, logger *slog.Logger) (*CA, error) {
 	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
 	certPEM, errCert := os.ReadFile(certPath)
 	keyPEM, errKey := os.ReadFile(keyPath)
@@ -77,6 +82,9 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 		ca, err := parseCA(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("load CA from %s: %w (delete %s and %s to make a new one)", dir, err, CAFile, CAKeyFile)
+		}
+		if logger != nil {
+			warnUnprotected(keyPath, logger)
 		}
 		return ca, nil
 	case errors.Is(errCert, fs.ErrNotExist) && errors.Is(errKey, fs.ErrNotExist):
@@ -105,6 +113,20 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 		return nil, fmt.Errorf("write CA certificate: %w", err)
 	}
 	return ca, nil
+}
+
+// warnUnprotected warns when the key file at path can be read or written by anyone but its
+// owner: anyone who reads the CA key can make certificates that every device of this emulator
+// trusts.
+func warnUnprotected(path string, logger *slog.Logger) {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" { // Windows has no Unix permission bits
+		return
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		logger.Warn(fmt.Sprintf("UNPROTECTED PRIVATE KEY FILE: permissions %#o for %s are too open; the CA key must not be accessible by others (chmod 600 %s)", perm, path, path),
+			"path", path, "mode", fmt.Sprintf("%#o", perm))
+	}
 }
 
 func parseCA(certPEM, keyPEM []byte) (*CA, error) {

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/iotemu/iotemu/internal/connlimit"
 )
 
 // ConnInfo is what the gateway learned about a connection before any application byte was read.
@@ -36,9 +38,13 @@ type Conn struct {
 	net.Conn
 	Info ConnInfo
 
-	mu      sync.Mutex
-	pending io.Reader // bytes pushed back by Unread, read before the socket
-	value   any
+	mu     sync.Mutex
+	unread io.Reader // bytes pushed back by Unread, read before the socket
+	value  any
+
+	// pending is the accepted socket's place among the role's connections that have not
+	// authenticated yet; nil for connections a test builds.
+	pending *connlimit.Conn
 
 	closeOnce sync.Once
 }
@@ -71,13 +77,13 @@ func (c *Conn) Close() error {
 // Read reads bytes pushed back with Unread first, then from the socket.
 func (c *Conn) Read(p []byte) (int, error) {
 	c.mu.Lock()
-	r := c.pending
+	r := c.unread
 	c.mu.Unlock()
 	if r != nil {
 		n, err := r.Read(p)
 		if err == io.EOF {
 			c.mu.Lock()
-			c.pending = nil
+			c.unread = nil
 			c.mu.Unlock()
 			if n > 0 {
 				return n, nil
@@ -94,11 +100,19 @@ func (c *Conn) Read(p []byte) (int, error) {
 func (c *Conn) Unread(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pending != nil {
-		c.pending = io.MultiReader(bytes.NewReader(b), c.pending)
+	if c.unread != nil {
+		c.unread = io.MultiReader(bytes.NewReader(b), c.unread)
 		return
 	}
-	c.pending = bytes.NewReader(b)
+	c.unread = bytes.NewReader(b)
+}
+
+// Authenticated tells the gateway that the client authenticated: its socket is no longer
+// among those the role sheds under a flood or when descriptors run out.
+func (c *Conn) Authenticated() {
+	if c.pending != nil {
+		c.pending.Authenticated()
+	}
 }
 
 // SetValue attaches a value (the emulator's session) to the connection.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/iotemu/iotemu/internal/connlimit"
 )
 
 // Role is the logical AWS IoT port a listener stands for, whatever local port it is bound to.
@@ -39,6 +41,12 @@ const (
 	ALPNHTTPX509   = "x-amzn-http-ca" // AWS: HTTPS with an X.509 client certificate on 443
 	ALPNHTTP11     = "http/1.1"
 	defaultTimeout = 10 * time.Second
+)
+
+// Default timeouts of the HTTP side of the 443 role.
+const (
+	defaultRequestTimeout = 20 * time.Second
+	defaultIdleTimeout    = 30 * time.Second
 )
 
 // Refusal says why the gateway closed a connection before any application byte.
@@ -82,7 +90,17 @@ type Config struct {
 	Refused func(Refusal)
 	// HandshakeTimeout bounds the TLS handshake (default 10 s).
 	HandshakeTimeout time.Duration
-	Logger           *slog.Logger
+	// MaxPending bounds, per role, the connections that have not authenticated yet (TLS
+	// handshakes, MQTT connections before their CONNECT is accepted, HTTP connections): the
+	// oldest is closed to admit a new one. 0: connlimit.DefaultMax().
+	MaxPending int
+	// RequestTimeout bounds reading a whole HTTP request (an HTTPS publish carries at most
+	// 128 KB) and writing its answer, and IdleTimeout a keep-alive connection between
+	// requests, so that no client holds a socket by sending slowly, reading slowly or not at
+	// all (defaults 20 s and 30 s). A WebSocket, once upgraded, is MQTT's and has its
+	// keep-alive.
+	RequestTimeout, IdleTimeout time.Duration
+	Logger                      *slog.Logger
 }
 
 // Gateway accepts TLS connections on every configured role.
@@ -101,6 +119,12 @@ type Gateway struct {
 func Start(cfg Config) (*Gateway, error) {
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = defaultTimeout
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -122,13 +146,16 @@ func Start(cfg Config) (*Gateway, error) {
 			g.Close()
 			return nil, fmt.Errorf("listen for port %s role on %s: %w", role, addr, err)
 		}
-		g.listeners[role] = ln
+		g.listeners[role] = connlimit.Wrap(ln, cfg.MaxPending, "port "+string(role)+" role", cfg.Logger)
 	}
 	g.httpLn = newConnListener(g.listeners[Role443])
 	g.httpSrv = &http.Server{
 		Handler:           http.HandlerFunc(g.serveHTTP),
 		ConnContext:       withConn,
 		ReadHeaderTimeout: cfg.HandshakeTimeout,
+		ReadTimeout:       cfg.RequestTimeout,
+		WriteTimeout:      cfg.RequestTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	g.wg.Go(func() { _ = g.httpSrv.Serve(g.httpLn) })
@@ -189,14 +216,13 @@ func (g *Gateway) untrack(c net.Conn) {
 
 func (g *Gateway) accept(role Role, ln net.Listener) {
 	for {
+		// connlimit's Accept rides out the errors that pass (too many open files) itself.
 		raw, err := ln.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+			if !errors.Is(err, net.ErrClosed) {
+				g.cfg.Logger.Error("accept failed; the role is no longer served", "role", role, "err", err)
 			}
-			g.cfg.Logger.Warn("accept", "role", role, "err", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
+			return
 		}
 		if !g.track(raw) {
 			raw.Close()
@@ -233,6 +259,7 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 	info.ALPN = state.NegotiatedProtocol
 	info.ClientCerts = len(state.PeerCertificates)
 	c := &Conn{Conn: tlsConn, Info: info}
+	c.pending, _ = raw.(*connlimit.Conn)
 	if r := g.check(info); r != nil {
 		g.cfg.Refused(*r)
 		tlsConn.Close()

@@ -37,6 +37,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, info Co
 		return
 	}
 	c := &Conn{Conn: WebSocketConn(ws), Info: info}
+	if hc := ConnFromContext(r.Context()); hc != nil {
+		c.pending = hc.pending // the upgraded socket stays pending until MQTT authenticates
+	}
 	// The HTTP server forgets a hijacked connection: the gateway closes it and waits for it.
 	if !g.track(c) {
 		c.Close()

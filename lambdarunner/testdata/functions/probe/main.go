@@ -84,6 +84,13 @@ func (probe) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		for exists(req.Path) {
 			time.Sleep(2 * time.Millisecond)
 		}
+	case "alloc":
+		// req.Bytes of memory, every page touched so that it is resident.
+		mem := make([]byte, req.Bytes)
+		for i := 0; i < len(mem); i += 4096 {
+			mem[i] = 1
+		}
+		fmt.Println("probe: allocated", len(mem))
 	case "exit":
 		fmt.Fprintln(os.Stderr, "probe: exiting")
 		os.Exit(req.Code)
