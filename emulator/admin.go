@@ -53,8 +53,11 @@ func (e *Emulator) serveHTTP(addr, what string, h http.Handler) (*httpServer, er
 //	GET  /clock                   {"now": RFC 3339 time}
 //	POST /clock/advance?by=301s   moves the clock forward, running the timers that fall due
 //	GET  /metrics                 each function's invocation metrics
+//	GET  /                        the web console (package internal/console)
 func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 	mux := http.NewServeMux()
+	e.console = e.newConsole()
+	mux.Handle("/", e.console)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

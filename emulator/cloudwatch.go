@@ -115,4 +115,3 @@ func (b apiBackend) Now() time.Time { return b.e.clock.Now() }
 
 // Account implements controlplane.CloudWatch.
 func (b apiBackend) Account() (region, accountID string) { return b.e.cfg.Region, b.e.cfg.AccountID }
-

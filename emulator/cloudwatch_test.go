@@ -270,7 +270,7 @@ func TestLambdaMetrics(t *testing.T) {
 	// JSON 1.0, the other protocol CloudWatch's model lists.
 	body, _ := json.Marshal(map[string]any{"Namespace": "AWS/Lambda", "MetricName": "Invocations",
 		"Dimensions": []map[string]string{{"Name": "FunctionName", "Value": "auth-fn"}},
-		"StartTime": now.Add(-time.Hour).Unix(), "EndTime": now.Add(time.Hour).Unix(), "Period": 3600, "Statistics": []string{"SampleCount"}})
+		"StartTime":  now.Add(-time.Hour).Unix(), "EndTime": now.Add(time.Hour).Unix(), "Period": 3600, "Statistics": []string{"SampleCount"}})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+emu.APIAddr().String()+"/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801.GetMetricStatistics")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
@@ -279,7 +279,9 @@ func TestLambdaMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out struct{ Datapoints []struct{ SampleCount float64 } }
+	var out struct {
+		Datapoints []struct{ SampleCount float64 }
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || len(out.Datapoints) != 1 || out.Datapoints[0].SampleCount != 3 {
 		t.Errorf("JSON 1.0: %d %+v %v", resp.StatusCode, out, err)
 	}

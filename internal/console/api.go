@@ -1,0 +1,238 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iotemu/iotemu/emulator/iotlog"
+)
+
+// Paging bounds of the lists the console asks for.
+const (
+	defaultPage = 100
+	maxPage     = 500
+)
+
+// eventRow is one AWS log event as the console's tables show it. Pos is its position in the
+// event store (older events have smaller positions).
+type eventRow struct {
+	Pos        uint64          `json:"pos"`
+	Authorizer string          `json:"authorizer,omitempty"`
+	Event      json.RawMessage `json:"event"` // the AWS JSON, as AWS IoT writes it
+	Connection string          `json:"connectionId,omitempty"`
+}
+
+// events answers GET /console/api/events?client=&status=&type=&before=&limit=: the newest
+// events that match, newest first, and the position to ask for older ones ("before").
+func (c *Console) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := intParam(q.Get("limit"), defaultPage, maxPage)
+	before, _ := strconv.ParseUint(q.Get("before"), 10, 64)
+	match := eventFilter(q.Get("client"), q.Get("status"), q.Get("type"))
+
+	mem := c.backend.Logs()
+	all, end := mem.EventsSince(0)
+	first := end - uint64(len(all))
+	if before == 0 || before > end {
+		before = end
+	}
+	var rows []eventRow
+	matched := 0
+	older := uint64(0)
+	for i := int(before-first) - 1; i >= 0; i-- {
+		e := all[i]
+		if !match(e) {
+			continue
+		}
+		matched++
+		if len(rows) == limit {
+			older = first + uint64(i) + 1
+			break
+		}
+		b, err := e.MarshalJSON()
+		if err != nil {
+			continue
+		}
+		rows = append(rows, eventRow{Pos: first + uint64(i), Event: b, Connection: e.ConnectionID})
+	}
+	authorizers(mem, rows)
+	writeJSON(w, map[string]any{"events": rows, "older": older, "end": end, "stored": len(all)})
+}
+
+// eventFilter matches events by client ID (a substring), status and event type.
+func eventFilter(client, status, typ string) func(iotlog.Event) bool {
+	return func(e iotlog.Event) bool {
+		return (client == "" || strings.Contains(e.ClientID, client)) &&
+			(status == "" || e.Status == status) &&
+			(typ == "" || e.EventType == typ)
+	}
+}
+
+// authorizers fills in the authorizer each row's attempt used, from the decision trace.
+func authorizers(mem *iotlog.Memory, rows []eventRow) {
+	want := map[string][]int{}
+	for i, r := range rows {
+		var e struct {
+			TraceID string `json:"traceId"`
+		}
+		if json.Unmarshal(r.Event, &e) == nil && e.TraceID != "" {
+			want[e.TraceID] = append(want[e.TraceID], i)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	for _, t := range mem.Traces() {
+		if t.Step != iotlog.StepAuthorizer {
+			continue
+		}
+		name, _ := t.Data["authorizer"].(string)
+		for _, i := range want[t.TraceID] {
+			rows[i].Authorizer = name
+		}
+	}
+}
+
+// traceRow is one step of the decision trace.
+type traceRow struct {
+	Time    time.Time      `json:"time"`
+	Step    string         `json:"step"`
+	Message string         `json:"message"`
+	Data    map[string]any `json:"data,omitempty"`
+}
+
+// attempt answers GET /console/api/attempt?trace=ID: the AWS events of one attempt, its
+// decision trace, and the log lines of the function invocation it made.
+func (c *Console) attempt(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("trace")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "query parameter trace (a traceId) is missing")
+		return
+	}
+	mem := c.backend.Logs()
+	var events []json.RawMessage
+	for _, e := range mem.Events() {
+		if e.TraceID == id {
+			if b, err := e.MarshalJSON(); err == nil {
+				events = append(events, b)
+			}
+		}
+	}
+	var steps []traceRow
+	requestID := ""
+	for _, t := range mem.Traces() {
+		if t.TraceID != id {
+			continue
+		}
+		steps = append(steps, traceRow{Time: t.Time, Step: t.Step, Message: t.Message, Data: t.Data})
+		if rid, ok := t.Data["requestId"].(string); ok {
+			requestID = rid
+		}
+	}
+	if len(events) == 0 && len(steps) == 0 {
+		writeError(w, http.StatusNotFound, "no event or trace with traceId "+id+" is in the event store (it may have been forgotten: the store keeps the newest)")
+		return
+	}
+	var lines []string
+	if requestID != "" {
+		for _, l := range mem.FunctionLines(requestID) {
+			lines = append(lines, iotlog.FormatFunctionLine(l))
+		}
+	}
+	writeJSON(w, map[string]any{"traceId": id, "events": events, "steps": steps, "functionLog": lines})
+}
+
+// connectionRow is one established connection, its times on the emulator's clock.
+type connectionRow struct {
+	ConnectionID    string    `json:"connectionId"`
+	ClientID        string    `json:"clientId"`
+	PrincipalID     string    `json:"principalId"`
+	Protocol        string    `json:"protocol"`
+	Source          string    `json:"source"`
+	ConnectedAt     time.Time `json:"connectedAt"`
+	RefreshAt       time.Time `json:"refreshAt,omitzero"`
+	DisconnectAt    time.Time `json:"disconnectAt"`
+	PolicyDocuments []string  `json:"policyDocuments"`
+}
+
+// connections answers GET /console/api/connections?client=&offset=&limit=.
+func (c *Console) connections(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := intParam(q.Get("limit"), defaultPage, maxPage)
+	offset := intParam(q.Get("offset"), 0, 1<<30)
+	client := q.Get("client")
+	rows := []connectionRow{}
+	total := 0
+	for _, cn := range c.backend.Connections() {
+		if client != "" && !strings.Contains(cn.ClientID, client) {
+			continue
+		}
+		total++
+		if total <= offset || len(rows) == limit {
+			continue
+		}
+		proto := "MQTT 3.1.1"
+		if cn.Protocol >= 5 {
+			proto = "MQTT 5"
+		}
+		if cn.WebSocket {
+			proto += " over WSS"
+		}
+		rows = append(rows, connectionRow{
+			ConnectionID: cn.ConnectionID, ClientID: cn.ClientID, PrincipalID: cn.PrincipalID,
+			Protocol: proto, Source: cn.Source, ConnectedAt: cn.ConnectedAt,
+			RefreshAt: cn.RefreshAt, DisconnectAt: cn.DisconnectAt, PolicyDocuments: cn.PolicyDocuments,
+		})
+	}
+	writeJSON(w, map[string]any{"now": c.backend.Now(), "total": total, "connections": rows})
+}
+
+// functions answers GET /console/api/functions: each function's datapoints, times in Unix
+// milliseconds and durations in milliseconds.
+func (c *Console) functions(w http.ResponseWriter, _ *http.Request) {
+	type point struct {
+		T         int64   `json:"t"`
+		Duration  float64 `json:"d"`
+		Error     bool    `json:"e,omitempty"`
+		Throttled bool    `json:"th,omitempty"`
+		ColdStart bool    `json:"c,omitempty"`
+	}
+	type fn struct {
+		Name   string  `json:"name"`
+		ARN    string  `json:"arn"`
+		Points []point `json:"points"`
+	}
+	out := []fn{}
+	for _, f := range c.backend.Functions() {
+		pts := make([]point, 0, len(f.Datapoints))
+		for _, p := range f.Datapoints {
+			pts = append(pts, point{T: p.Time.UnixMilli(), Duration: float64(p.Duration.Microseconds()) / 1000, Error: p.Error, Throttled: p.Throttled, ColdStart: p.ColdStart})
+		}
+		out = append(out, fn{Name: f.Name, ARN: f.ARN, Points: pts})
+	}
+	writeJSON(w, map[string]any{"functions": out})
+}
+
+// intParam parses a non-negative integer parameter, def when absent or bad, at most max.
+func intParam(s string, def, max int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return def
+	}
+	return min(n, max)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
