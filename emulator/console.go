@@ -38,3 +38,6 @@ func (b consoleBackend) Functions() []console.Function {
 	}
 	return out
 }
+
+// DefaultAuthorizer implements console.Backend.
+func (b consoleBackend) DefaultAuthorizer() (string, bool) { return b.e.registry.DefaultAuthorizer() }

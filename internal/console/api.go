@@ -216,6 +216,14 @@ func (c *Console) functions(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]any{"functions": out})
 }
 
+// defaultAuthorizer answers GET /console/api/default-authorizer with {"name": ...}; the
+// control plane's DescribeDefaultAuthorizer answers 404 when none is set, which a page
+// cannot ask without an error in the browser's console.
+func (c *Console) defaultAuthorizer(w http.ResponseWriter, _ *http.Request) {
+	name, _ := c.backend.DefaultAuthorizer()
+	writeJSON(w, map[string]string{"name": name})
+}
+
 // intParam parses a non-negative integer parameter, def when absent or bad, at most max.
 func intParam(s string, def, max int) int {
 	n, err := strconv.Atoi(s)

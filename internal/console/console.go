@@ -15,6 +15,7 @@
 //	GET /console/api/attempt?trace=ID   one attempt: its events, decision trace, function log
 //	GET /console/api/connections        the established connections, their policy and timers
 //	GET /console/api/functions          each function's invocation datapoints
+//	GET /console/api/default-authorizer the default authorizer's name ("" when none)
 //	GET /console/live                   server-sent events: each AWS log event as it happens
 //	    /console/aws/...                the control plane
 //
@@ -49,6 +50,8 @@ type Backend interface {
 	Functions() []Function
 	// Now is the emulator's clock.
 	Now() time.Time
+	// DefaultAuthorizer names the default authorizer, if one is set.
+	DefaultAuthorizer() (string, bool)
 }
 
 // Function is one Lambda function as the Monitor tab draws it.
@@ -82,6 +85,7 @@ func New(b Backend, controlPlane http.Handler) *Console {
 	c.mux.HandleFunc("GET /console/api/attempt", c.attempt)
 	c.mux.HandleFunc("GET /console/api/connections", c.connections)
 	c.mux.HandleFunc("GET /console/api/functions", c.functions)
+	c.mux.HandleFunc("GET /console/api/default-authorizer", c.defaultAuthorizer)
 	c.mux.HandleFunc("GET /console/live", c.live)
 	c.mux.Handle("/console/aws/", http.StripPrefix("/console/aws", controlPlane))
 	return c
