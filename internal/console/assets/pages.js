@@ -30,7 +30,6 @@ function connectionsPage(main) {
   async function loadCurrent() {
     const p = new URLSearchParams({client: f.client.value, offset: curOffset, limit: PAGE});
     curData = await api("/console/api/connections?" + p);
-    curData.fetched = Date.now();
     drawCurrent();
   }
   function drawCurrent() {
@@ -48,7 +47,7 @@ function connectionsPage(main) {
   }
   function row(r) {
     const e = r.event;
-    return el("tr", {class: "click", "data-trace": e.traceId, onclick: () => { location.hash = "#/attempt/" + encodeURIComponent(e.traceId); }},
+    return el("tr", {class: "click", "data-trace": e.traceId, "data-client": e.clientId || "", "data-event": e.eventType, onclick: () => { location.hash = "#/attempt/" + encodeURIComponent(e.traceId); }},
       el("td", {}, e.timestamp), el("td", {}, e.eventType), el("td", {class: e.status}, e.status), el("td", {}, e.clientId || ""),
       el("td", {}, e.principalId || ""), el("td", {}, r.authorizer || ""), el("td", {}, e.protocol || ""),
       el("td", {}, e.sourceIp ? e.sourceIp + ":" + e.sourcePort : ""), el("td", {title: e.details || ""}, [e.reason, e.disconnectReason].filter(Boolean).join(" ")));
@@ -109,19 +108,17 @@ async function attemptPage(main, traceId) {
   if (failed && decision) failing = decision;
   const why = el("div", {id: "steps"});
   const known = new Set(STEPS.map(s => s[0]));
-  const reached = steps.length > 0;
-  for (const [name, label] of STEPS) {
+  // The last canonical step the trace reached: untraced steps before it passed silently.
+  const last = Math.max(-1, ...steps.map(s => STEPS.findIndex(c => c[0] === s.step)));
+  STEPS.forEach(([name, label], i) => {
     const s = byName(name);
-    if (!s) {
-      if (name === "tls" && reached && steps[0].step !== "tls") {
-        why.append(el("div", {class: "step", "data-step": name}, el("span", {class: "name"}, label), "the handshake was accepted (SNI, ALPN and port)"));
-      } else {
-        why.append(el("div", {class: "step skipped", "data-step": name}, el("span", {class: "name"}, label), failing ? "not reached" : "not recorded"));
-      }
-      continue;
+    if (s) { why.append(stepCard(label, s, s === failing)); return; }
+    if (name === "tls" && last > 0) {
+      why.append(el("div", {class: "step", "data-step": name}, el("span", {class: "badge ok"}, "passed"), el("span", {class: "name"}, label), "the handshake was accepted (SNI, ALPN and port)"));
+    } else if (i > last) {
+      why.append(el("div", {class: "step skipped", "data-step": name}, el("span", {class: "name"}, label), failing ? "not reached" : "not recorded"));
     }
-    why.append(stepCard(label, s, s === failing));
-  }
+  });
   for (const s of steps) if (!known.has(s.step)) why.append(stepCard(s.step, s, s === failing));
   const ev = byName("event"), inv = byName("invoke");
   const answer = inv && inv.data && inv.data.response;
@@ -150,8 +147,10 @@ function stepCard(label, s, failing) {
 // policyDoc shows one policy document statement by statement, marking the statements that
 // decided a check of this attempt.
 function policyDoc(name, text, decisions) {
-  let doc;
-  try { doc = JSON.parse(text); } catch (e) { return el("div", {}, el("h2", {}, name), el("pre", {}, text)); }
+  let doc = text; // a JSON string, as AWS documents it, or an object, which the emulator also accepts
+  if (typeof text === "string") {
+    try { doc = JSON.parse(text); } catch (e) { return el("div", {"data-doc": name}, el("h2", {}, name), el("pre", {}, text)); }
+  }
   const sts = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
   return el("div", {"data-doc": name}, el("h2", {}, name, el("span", {class: "tag"}, "Version " + (doc.Version || "?"))),
     sts.map((st, i) => {
