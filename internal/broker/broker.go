@@ -174,7 +174,7 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
 		return nil, nil
 	}
-
+	s.connectTraceID = traceID
 	return s, raw
 }
 

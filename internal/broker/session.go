@@ -28,6 +28,8 @@ type Session struct {
 	HTTPS        bool   // an HTTPS publish request: its events say protocol HTTP
 	sourceIP     string // Info.Remote's address as events write it, formatted once
 	version      int64  // lifecycle events' versionNumber
+	// connectTraceID is the traceId of the admission's trace, which the Connect event shares.
+	connectTraceID string
 
 	policy atomic.Pointer[policy.Policy]
 

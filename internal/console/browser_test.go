@@ -101,7 +101,7 @@ func startBrowser(t *testing.T) *browser {
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(listen))
 	b.ctx = ctx
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return b
@@ -166,6 +166,23 @@ func newKey(t *testing.T) (*rsa.PrivateKey, string) {
 	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
+// startEmulator starts an emulator on a virtual clock with its admin endpoint (and so the
+// console), one authorizer backed by authorize, and returns the key that signs its tokens.
+func startEmulator(t *testing.T) (*emulator.Emulator, *rsa.PrivateKey) {
+	t.Helper()
+	key, pub := newKey(t)
+	emu := emulator.NewTestWithOptions(t, emulator.Config{
+		AccountID: account, Region: region,
+		Listen:    emulator.Listen{Admin: "127.0.0.1:0"},
+		Functions: []emulator.Function{{Name: "auth-fn", Kind: emulator.KindGo, Handler: authorize}},
+		Authorizers: []emulator.Authorizer{{
+			Name: authName, FunctionARN: "arn:aws:lambda:" + region + ":" + account + ":function:auth-fn",
+			TokenKeyName: "token", TokenSigningPublicKeys: map[string]string{"k1": pub},
+		}},
+	}, emulator.Options{Clock: clock.NewVirtual(time.Now())})
+	return emu, key
+}
+
 // connect connects an MQTT 3.1.1 device signing its token with key; lost receives the error
 // when the server closes the connection.
 func connect(t *testing.T, emu *emulator.Emulator, clientID string, key *rsa.PrivateKey) (lost chan error, err error) {
@@ -210,17 +227,8 @@ func waitEvent(t *testing.T, emu *emulator.Emulator, match func(iotlog.Event) bo
 // pages with the effect devices see, and no page logs an error.
 func TestConsoleInBrowser(t *testing.T) {
 	b := startBrowser(t)
-	key, pub := newKey(t)
+	emu, key := startEmulator(t)
 	otherKey, _ := newKey(t)
-	emu := emulator.NewTestWithOptions(t, emulator.Config{
-		AccountID: account, Region: region,
-		Listen:    emulator.Listen{Admin: "127.0.0.1:0"},
-		Functions: []emulator.Function{{Name: "auth-fn", Kind: emulator.KindGo, Handler: authorize}},
-		Authorizers: []emulator.Authorizer{{
-			Name: authName, FunctionARN: "arn:aws:lambda:" + region + ":" + account + ":function:auth-fn",
-			TokenKeyName: "token", TokenSigningPublicKeys: map[string]string{"k1": pub},
-		}},
-	}, emulator.Options{Clock: clock.NewVirtual(time.Now())})
 	base := "http://" + emu.AdminAddr().String()
 	shots := screenshotDir(t)
 

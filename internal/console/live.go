@@ -17,15 +17,25 @@ const liveBuffer = 256
 // deadline see it alive.
 const keepAlive = 15 * time.Second
 
-// stream is the sink behind one live connection. It never blocks the log pipeline.
+// maxPending bounds the authorizer names a stream remembers for events still to come.
+const maxPending = 1024
+
+// stream is the sink behind one live connection. It never blocks the log pipeline. The
+// pipeline calls it from one goroutine, so pending needs no lock.
 type stream struct {
-	events chan []byte
-	lagged chan struct{}
+	events  chan []byte
+	lagged  chan struct{}
+	pending map[string]string // traceId → the authorizer its trace chose
 }
 
 func (s *stream) WriteEvent(e iotlog.Event) {
 	b, err := e.MarshalJSON()
 	if err != nil {
+		return
+	}
+	row := eventRow{Event: b, Connection: e.ConnectionID, Authorizer: s.pending[e.TraceID]}
+	delete(s.pending, e.TraceID)
+	if b, err = json.Marshal(row); err != nil {
 		return
 	}
 	select {
@@ -38,17 +48,28 @@ func (s *stream) WriteEvent(e iotlog.Event) {
 	}
 }
 
-func (s *stream) WriteTrace(iotlog.Trace)               {}
+// WriteTrace remembers the authorizer an attempt chose, for the event its trace leads to.
+func (s *stream) WriteTrace(t iotlog.Trace) {
+	name, ok := t.Data["authorizer"].(string)
+	if t.Step != iotlog.StepAuthorizer || !ok || t.TraceID == "" {
+		return
+	}
+	if len(s.pending) >= maxPending {
+		clear(s.pending) // events whose traces named no event; losing a name only blanks a cell
+	}
+	s.pending[t.TraceID] = name
+}
+
 func (s *stream) WriteFunctionLine(iotlog.FunctionLine) {}
 
-// live answers GET /console/live with server-sent events: "event" with each AWS log event's
-// JSON as it is logged, "resync" when the stream fell behind and the page should reload its
+// live answers GET /console/live with server-sent events: "event" with each AWS log event as
+// it is logged (a row of /console/api/events without its position), "resync" when the stream fell behind and the page should reload its
 // lists.
 func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
-	s := &stream{events: make(chan []byte, liveBuffer), lagged: make(chan struct{}, 1)}
+	s := &stream{events: make(chan []byte, liveBuffer), lagged: make(chan struct{}, 1), pending: map[string]string{}}
 	unsubscribe := c.backend.Subscribe(s)
 	defer unsubscribe()
 	send := func(kind string, data []byte) bool {

@@ -11,11 +11,11 @@ function connectionsPage(main) {
              status: el("select", {id: "f-status"}, ["", "Success", "Failure"].map(s => el("option", {value: s}, s || "any status"))),
              type: el("select", {id: "f-type"}, ["", ...EVENT_TYPES].map(s => el("option", {value: s}, s || "any event")))};
   const curBody = el("tbody", {id: "current"}), curInfo = el("span", {}), evBody = el("tbody", {id: "attempts"}), evInfo = el("span", {});
-  let curOffset = 0, cursor = [], before = 0, timer;
-  const prevCur = el("button", {onclick: () => { curOffset = Math.max(0, curOffset - PAGE); loadCurrent(); }}, "Previous");
-  const nextCur = el("button", {onclick: () => { curOffset += PAGE; loadCurrent(); }}, "Next");
-  const newest = el("button", {onclick: () => { cursor = []; before = 0; loadEvents(); }}, "Newest");
-  const older = el("button", {id: "older", onclick: () => { cursor.push(before); before = older.dataset.pos; loadEvents(); }}, "Older");
+  let curOffset = 0, before = 0, stored = 0, timer;
+  const prevCur = el("button", {onclick: () => { curOffset = Math.max(0, curOffset - PAGE); guard(loadCurrent); }}, "Previous");
+  const nextCur = el("button", {onclick: () => { curOffset += PAGE; guard(loadCurrent); }}, "Next");
+  const newest = el("button", {onclick: () => { before = 0; guard(loadEvents); }}, "Newest");
+  const older = el("button", {id: "older", onclick: () => { before = older.dataset.pos; guard(loadEvents); }}, "Older");
   main.append(
     el("h1", {}, "Connections"),
     el("div", {class: "filters"}, f.client, f.status, f.type),
@@ -23,7 +23,7 @@ function connectionsPage(main) {
       el("table", {}, el("thead", {}, el("tr", {}, ["Client ID", "Principal", "Protocol", "Source", "Refresh in", "Disconnect in", "Policy", ""].map(h => el("th", {}, h)))), curBody),
       el("div", {class: "pager"}, prevCur, nextCur)),
     el("section", {}, el("h2", {}, "Attempts and events ", evInfo),
-      el("table", {}, el("thead", {}, el("tr", {}, ["Time (UTC)", "Event", "Status", "Client ID", "Principal", "Authorizer", "Protocol", "Source", "Reason"].map(h => el("th", {}, h)))), evBody),
+      el("table", {class: "events"}, el("thead", {}, el("tr", {}, ["Time (UTC)", "Event", "Status", "Client ID", "Principal", "Authorizer", "Protocol", "Source", "Reason"].map(h => el("th", {}, h)))), evBody),
       el("div", {class: "pager"}, newest, older)));
   const params = () => new URLSearchParams({client: f.client.value, status: f.status.value, type: f.type.value});
   let curData = null;
@@ -63,24 +63,28 @@ function connectionsPage(main) {
     older.dataset.pos = d.older;
     older.disabled = !d.older;
     newest.disabled = !before;
-    evInfo.textContent = "(" + d.stored + " stored" + (before ? ", older page" : ", live") + ")";
+    stored = d.stored;
+    evInfo.textContent = "(" + stored + " stored" + (before ? ", older page" : ", live") + ")";
   }
   function matches(e) {
     return (!f.client.value || (e.clientId || "").includes(f.client.value)) && (!f.status.value || e.status === f.status.value) && (!f.type.value || e.eventType === f.type.value);
   }
-  const reload = () => guard(async () => { curOffset = 0; cursor = []; before = 0; await Promise.all([loadCurrent(), loadEvents()]); });
+  const reload = () => guard(async () => { curOffset = 0; before = 0; await Promise.all([loadCurrent(), loadEvents()]); });
   for (const x of Object.values(f)) x.addEventListener("input", reload);
   reload();
   timer = setInterval(() => guard(loadCurrent), 2000);
   let pending;
   return {
-    onEvent(e) {
+    onEvent(r) {
+      const e = r.event;
+      stored++;
+      evInfo.textContent = "(" + stored + " stored" + (before ? ", older page" : ", live") + ")";
       if (e.eventType === "Connect" || e.eventType === "Disconnect") {
         clearTimeout(pending);
         pending = setTimeout(() => guard(loadCurrent), 100);
       }
       if (before || !matches(e)) return;
-      evBody.prepend(row({event: e}));
+      evBody.prepend(row(r));
       while (evBody.children.length > PAGE) evBody.lastChild.remove();
     },
     resync: reload,
