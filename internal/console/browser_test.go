@@ -193,9 +193,9 @@ func connect(t *testing.T, emu *emulator.Emulator, clientID string, key *rsa.Pri
 	}
 	lost = make(chan error, 1)
 	c := pahov3.NewClient(pahov3.NewClientOptions().
-		AddBroker("tls://"+emu.Addr(emulator.Port443).String()).
+		AddBroker("tls://" + emu.Addr(emulator.Port443).String()).
 		SetClientID(clientID).
-		SetUsername("dev?x-amz-customauthorizer-name="+authName+"&token=tok&x-amz-customauthorizer-signature="+url.QueryEscape(sig)).
+		SetUsername("dev?x-amz-customauthorizer-name=" + authName + "&token=tok&x-amz-customauthorizer-signature=" + url.QueryEscape(sig)).
 		SetTLSConfig(emu.ClientTLSConfig()).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(wait).
 		SetConnectionLostHandler(func(_ pahov3.Client, err error) { lost <- err }))
@@ -221,12 +221,24 @@ func waitEvent(t *testing.T, emu *emulator.Emulator, match func(iotlog.Event) bo
 	return e
 }
 
-// TestConsoleInBrowser drives the console in headless Chromium against a running emulator
-// and real MQTT devices: a refused device appears live, its explanation marks the failing
-// step or the deciding statement, the authorizer's status and the clock change from the
-// pages with the effect devices see, and no page logs an error.
+// TestConsoleInBrowser drives the console in one headless Chromium: against a running
+// emulator with real devices (testLive), and over a store of 10,000 events and 1,000
+// connections (testLoad). No page may log an error.
 func TestConsoleInBrowser(t *testing.T) {
 	b := startBrowser(t)
+	t.Run("live", func(t *testing.T) { testLive(t, b) })
+	t.Run("load", func(t *testing.T) { testLoad(t, b) })
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.errors {
+		t.Errorf("a console page logged: %s", e)
+	}
+}
+
+// testLive: a refused device appears live, its explanation marks the failing step or the
+// deciding statement, and the authorizer's status and the clock change from the pages with
+// the effect devices see.
+func testLive(t *testing.T, b *browser) {
 	emu, key := startEmulator(t)
 	otherKey, _ := newKey(t)
 	base := "http://" + emu.AdminAddr().String()
@@ -315,11 +327,5 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitEvent(t, emu, func(e iotlog.Event) bool {
 		return e.ClientID == "after-inactive" && e.EventType == iotlog.EventAuthNError
 	})
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, e := range b.errors {
-		t.Errorf("a console page logged: %s", e)
-	}
 	t.Logf("screenshots in %s", shots)
 }

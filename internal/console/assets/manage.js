@@ -10,7 +10,7 @@ async function authorizersPage(main) {
   async function load() {
     const [list, def] = await Promise.all([aws("GET", "/authorizers/"), api("/console/api/default-authorizer")]);
     const descs = await Promise.all((list.authorizers || []).map(a => aws("GET", "/authorizer/" + encodeURIComponent(a.authorizerName))));
-    sec.replaceChildren(table(["Name", "Function", "Status", "Token key name", "Signing", "Signing keys", ""], descs.map(d => authorizerRow(d.authorizerDescription, def.name, load))));
+    sec.replaceChildren(table(["Name", "Function", "Status", "Token key name", "Signing", "Signing keys", ""], descs.map(d => authorizerRow(d.authorizerDescription, def.name, load)), "auto"));
   }
   await load();
   return {};
@@ -38,7 +38,7 @@ function authorizerRow(a, defaultName, reload) {
     el("td", {class: "status " + (a.status === "ACTIVE" ? "ok" : "bad")}, a.status),
     el("td", {}, a.tokenKeyName || "—"),
     el("td", {}, a.signingDisabled ? "disabled" : "enabled"),
-    el("td", {}, el("details", {}, el("summary", {}, Object.keys(keys).join(", ") || "none"), editor, save)),
+    el("td", {class: "wrap"}, el("details", {}, el("summary", {}, Object.keys(keys).join(", ") || "none"), editor, save)),
     el("td", {}, toggle));
 }
 
@@ -80,22 +80,25 @@ function monitor(body, fn) {
   }
   const pct = (a, q) => { if (!a.length) return 0; const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]; };
   const charts = [
-    ["Invocations", [bins.map(b => b.inv)], ["#0b5cad"]],
-    ["Errors", [bins.map(b => b.err)], ["#b3261e"]],
-    ["Duration p50 / p99 (ms)", [bins.map(b => pct(b.durs, .5)), bins.map(b => pct(b.durs, .99))], ["#0b5cad", "#ff9900"]],
-    ["Throttles", [bins.map(b => b.th)], ["#8a5a00"]],
-    ["Cold starts", [bins.map(b => b.cold)], ["#1e7d3a"]],
+    ["Invocations", [bins.map(b => b.inv)], ["#0b5cad"], []],
+    ["Errors", [bins.map(b => b.err)], ["#b3261e"], []],
+    ["Duration (ms)", [bins.map(b => pct(b.durs, .5)), bins.map(b => pct(b.durs, .99))], ["#0b5cad", "#ff9900"], ["p50", "p99"]],
+    ["Throttles", [bins.map(b => b.th)], ["#8a5a00"], []],
+    ["Cold starts", [bins.map(b => b.cold)], ["#1e7d3a"], []],
   ];
+  const clock = t => new Date(t).toISOString().slice(11, 19);
   body.append(el("p", {class: "muted"}, pts.length + " datapoints; each bar is " + width / 1000 + " s, ending " + new Date(end).toISOString().slice(11, 19) + " UTC"),
-    el("div", {class: "charts"}, charts.map(([title, series, colors]) => {
+    el("div", {class: "charts"}, charts.map(([title, series, colors, names]) => {
       const c = el("canvas", {width: 380, height: 150, "data-chart": title});
-      drawChart(c, series, colors);
-      return el("div", {class: "chart"}, el("div", {class: "title"}, title + " (max " + Math.max(0, ...series.flat()).toFixed(title.startsWith("Duration") ? 1 : 0) + ")"), c);
+      drawChart(c, series, colors, [clock(first), clock(end)]);
+      const legend = names.map((nm, k) => { const s = el("span", {class: "legend"}, nm); s.style.color = colors[k]; return s; });
+      return el("div", {class: "chart"}, el("div", {class: "title"}, title + " (max " + Math.max(0, ...series.flat()).toFixed(names.length ? 1 : 0) + ")", legend), c);
     })));
 }
 
-// drawChart draws series as bars (one series) or lines (several) on a canvas.
-function drawChart(c, series, colors) {
+// drawChart draws series as bars (one series) or lines (several) on a canvas, the time span
+// under the axis.
+function drawChart(c, series, colors, span) {
   const g = c.getContext("2d"), w = c.width, h = c.height, pad = 18;
   const max = Math.max(1, ...series.flat()), n = series[0].length, bw = (w - pad) / n;
   g.clearRect(0, 0, w, h);
@@ -105,6 +108,8 @@ function drawChart(c, series, colors) {
     g.beginPath(); g.moveTo(pad, y); g.lineTo(w, y); g.stroke();
     g.fillText(String(+(max * f).toFixed(1)), 0, y + 3);
   }
+  g.fillText(span[0], pad, h - 4);
+  g.fillText(span[1], w - g.measureText(span[1]).width - 2, h - 4);
   series.forEach((s, k) => {
     g.fillStyle = g.strokeStyle = colors[k];
     if (series.length === 1) {
@@ -132,7 +137,7 @@ async function permissions(body, fn) {
     sts.length ? table(["Sid", "Effect", "Principal", "Action", "Condition", ""], sts.map(st => el("tr", {"data-sid": st.Sid},
       el("td", {}, st.Sid), el("td", {}, st.Effect), el("td", {}, JSON.stringify(st.Principal)), el("td", {}, st.Action),
       el("td", {title: JSON.stringify(st.Condition || {})}, JSON.stringify(st.Condition || {})),
-      el("td", {}, el("button", {class: "remove-perm", onclick: () => guard(async () => { await aws("DELETE", path + "/" + encodeURIComponent(st.Sid)); toast("removed " + st.Sid); await reload(); })}, "Remove")))))
+      el("td", {}, el("button", {class: "remove-perm", onclick: () => guard(async () => { await aws("DELETE", path + "/" + encodeURIComponent(st.Sid)); toast("removed " + st.Sid); await reload(); })}, "Remove")))), "auto")
       : el("p", {class: "bad"}, "No statement: AWS IoT may not invoke this function, and every connection through its authorizers fails."),
     el("pre", {}, pretty(doc))),
     el("section", {}, el("h2", {}, "Add AWS IoT's permission"), el("div", {class: "filters"}, "Statement ID ", sid, " Source ARN ", source,
@@ -160,7 +165,7 @@ async function logsPage(main) {
     const rows = r.results || [];
     const fields = [...new Set(rows.flatMap(row => row.map(c => c.field)).filter(f => f !== "@ptr"))];
     out.replaceChildren(el("p", {class: "muted"}, rows.length + " rows, " + (r.statistics ? r.statistics.recordsScanned + " records scanned, " : "") + Math.round(performance.now() - t0) + " ms"),
-      table(fields, rows.map(row => el("tr", {}, fields.map(f => { const c = row.find(x => x.field === f); return el("td", {title: c ? c.value : ""}, c ? c.value : ""); })))));
+      table(fields, rows.map(row => el("tr", {}, fields.map(f => { const c = row.find(x => x.field === f); return el("td", {title: c ? c.value : ""}, c ? c.value : ""); }))), "results"));
   });
   pick.addEventListener("change", run);
   main.append(el("h1", {}, "Logs"), el("section", {}, el("h2", {}, "Logs Insights"),

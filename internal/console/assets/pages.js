@@ -70,7 +70,8 @@ function connectionsPage(main) {
     return (!f.client.value || (e.clientId || "").includes(f.client.value)) && (!f.status.value || e.status === f.status.value) && (!f.type.value || e.eventType === f.type.value);
   }
   const reload = () => guard(async () => { curOffset = 0; before = 0; await Promise.all([loadCurrent(), loadEvents()]); });
-  for (const x of Object.values(f)) x.addEventListener("input", reload);
+  let typing;
+  for (const x of Object.values(f)) x.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(reload, 150); });
   reload();
   timer = setInterval(() => guard(loadCurrent), 2000);
   let pending;
@@ -89,7 +90,7 @@ function connectionsPage(main) {
     },
     resync: reload,
     clockMoved: () => guard(loadCurrent),
-    dispose() { clearInterval(timer); clearTimeout(pending); },
+    dispose() { clearInterval(timer); clearTimeout(pending); clearTimeout(typing); },
   };
 }
 

@@ -63,6 +63,6 @@ function left(seconds) {
   return (d ? d + "d " : "") + (d || h ? h + "h " : "") + (d || h || m ? m + "m " : "") + s + "s";
 }
 
-function table(headers, rows) {
-  return el("table", {}, el("thead", {}, el("tr", {}, headers.map(h => el("th", {}, h)))), el("tbody", {}, rows));
+function table(headers, rows, cls) {
+  return el("table", {class: cls}, el("thead", {}, el("tr", {}, headers.map(h => el("th", {}, h)))), el("tbody", {}, rows));
 }
