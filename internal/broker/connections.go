@@ -10,12 +10,14 @@ import (
 // WebSocket): who it is, the policy in force and when its timers fall due.
 type Connection struct {
 	ConnectionID string
-	ClientID     string
-	PrincipalID  string
-	Protocol     byte // 3 or 4 for MQTT 3.x, 5 for MQTT 5
-	WebSocket    bool
-	Source       string    // the device's address, host:port
-	ConnectedAt  time.Time // on the emulator's clock
+	// TraceID is the traceId of the admission: its Connect event and decision trace.
+	TraceID     string
+	ClientID    string
+	PrincipalID string
+	Protocol    byte // 3 or 4 for MQTT 3.x, 5 for MQTT 5
+	WebSocket   bool
+	Source      string    // the device's address, host:port
+	ConnectedAt time.Time // on the emulator's clock
 	// RefreshAt is when the authorizer is next asked again (zero when the answer set no
 	// refreshAfterInSeconds); DisconnectAt is when disconnectAfterInSeconds closes it.
 	RefreshAt, DisconnectAt time.Time
@@ -37,6 +39,7 @@ func (b *Broker) Connections() []Connection {
 		s.mu.Lock()
 		c := Connection{
 			ConnectionID:    s.ConnectionID,
+			TraceID:         s.connectTraceID,
 			ClientID:        s.ClientID,
 			PrincipalID:     s.PrincipalID,
 			Protocol:        s.Protocol,

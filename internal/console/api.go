@@ -148,6 +148,7 @@ func (c *Console) attempt(w http.ResponseWriter, r *http.Request) {
 // connectionRow is one established connection, its times on the emulator's clock.
 type connectionRow struct {
 	ConnectionID    string    `json:"connectionId"`
+	TraceID         string    `json:"traceId"`
 	ClientID        string    `json:"clientId"`
 	PrincipalID     string    `json:"principalId"`
 	Protocol        string    `json:"protocol"`
@@ -182,7 +183,7 @@ func (c *Console) connections(w http.ResponseWriter, r *http.Request) {
 			proto += " over WSS"
 		}
 		rows = append(rows, connectionRow{
-			ConnectionID: cn.ConnectionID, ClientID: cn.ClientID, PrincipalID: cn.PrincipalID,
+			ConnectionID: cn.ConnectionID, TraceID: cn.TraceID, ClientID: cn.ClientID, PrincipalID: cn.PrincipalID,
 			Protocol: proto, Source: cn.Source, ConnectedAt: cn.ConnectedAt,
 			RefreshAt: cn.RefreshAt, DisconnectAt: cn.DisconnectAt, PolicyDocuments: cn.PolicyDocuments,
 		})

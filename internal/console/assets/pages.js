@@ -20,7 +20,7 @@ function connectionsPage(main) {
     el("h1", {}, "Connections"),
     el("div", {class: "filters"}, f.client, f.status, f.type),
     el("section", {}, el("h2", {}, "Current connections ", curInfo),
-      el("table", {}, el("thead", {}, el("tr", {}, ["Client ID", "Principal", "Protocol", "Source", "Refresh in", "Disconnect in", "Policy", ""].map(h => el("th", {}, h)))), curBody),
+      el("div", {class: "scroll"}, el("table", {class: "current"}, el("thead", {}, el("tr", {}, ["Client ID", "Principal", "Protocol", "Source", "Refresh in", "Disconnect in", "Policy", ""].map(h => el("th", {}, h)))), curBody)),
       el("div", {class: "pager"}, prevCur, nextCur)),
     el("section", {}, el("h2", {}, "Attempts and events ", evInfo),
       el("table", {class: "events"}, el("thead", {}, el("tr", {}, ["Time (UTC)", "Event", "Status", "Client ID", "Principal", "Authorizer", "Protocol", "Source", "Reason"].map(h => el("th", {}, h)))), evBody),
@@ -40,7 +40,7 @@ function connectionsPage(main) {
       el("td", {}, c.refreshAt ? left((new Date(c.refreshAt) - now) / 1000) : "never"),
       el("td", {}, left((new Date(c.disconnectAt) - now) / 1000)),
       el("td", {}, el("details", {}, el("summary", {}, c.policyDocuments.length + " document(s)"), c.policyDocuments.map(d => el("pre", {}, pretty(d))))),
-      el("td", {}, ""))));
+      el("td", {}, el("a", {href: "#/attempt/" + encodeURIComponent(c.traceId)}, "explain")))));
     curInfo.textContent = "(" + curData.total + ")" + (curData.total > PAGE ? ", showing " + (curOffset + 1) + "–" + Math.min(curData.total, curOffset + PAGE) : "");
     prevCur.disabled = curOffset === 0;
     nextCur.disabled = curOffset + PAGE >= curData.total;
