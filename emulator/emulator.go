@@ -4,11 +4,11 @@
 // it as they reach AWS on port 443: MQTT with ALPN mqtt, MQTT over WebSockets
 // (wss://ENDPOINT/mqtt) and the HTTPS publish (POST https://ENDPOINT/topics/TOPIC).
 //
-// Start one in a test the way net/http/httptest starts a server:
+// Start one in a test the way net/http/httptest starts a server, and connect a device with
+// paho (Example_deviceTest shows the signing key, the token and the credentials):
 //
-//	emu := emulator.NewTest(t, emulator.Config{...})
-//	opts := mqtt.NewClientOptions().AddBroker("tls://" + emu.Addr(emulator.Port443).String())
-//	opts.SetTLSConfig(emu.ClientTLSConfig())
+//	emu := emulator.NewTest(t, cfg)
+//	client := mqtt.NewClient(emu.MQTTOptions("device-1", creds))
 package emulator
 
 import (
@@ -287,6 +287,18 @@ func (e *Emulator) newFunction(f Function) (*lambdarunner.Function, error) {
 			e.log.FunctionLine(iotlog.FunctionLine{Time: l.Time, LogGroup: l.LogGroup, RequestID: l.RequestID, Message: l.Text})
 		},
 	})
+}
+
+// Invoke invokes a declared function directly with event, as the Lambda console's Test
+// button does: no authorizer, no signature check and no resource-based policy in the way. It
+// returns the raw answer, or the function's error (a *lambdarunner.FunctionError when the
+// function itself failed) after the function's timeout at most.
+func (e *Emulator) Invoke(ctx context.Context, function string, event []byte) ([]byte, error) {
+	fn, ok := e.registry.function(function)
+	if !ok {
+		return nil, fmt.Errorf("invoke: no function %q", function)
+	}
+	return fn.Invoke(ctx, event)
 }
 
 // FunctionMetrics returns the invocation metrics of a function, the troubleshooting guide's

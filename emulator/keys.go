@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -80,9 +79,9 @@ func (k *keyring) generated(name string) (*rsa.PrivateKey, error) {
 			return nil, err
 		}
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048) // AWS: token signing keys are RSA, at least 2048 bits
+	key, err := GenerateSigningKey()
 	if err != nil {
-		return nil, fmt.Errorf("generate signing key %s: %w", name, err)
+		return nil, fmt.Errorf("signing key %s: %w", name, err)
 	}
 	if path != "" {
 		der, err := x509.MarshalPKCS8PrivateKey(key)

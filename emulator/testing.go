@@ -12,7 +12,7 @@ func NewTest(t testing.TB, cfg Config) *Emulator {
 // NewTestWithOptions is NewTest with options, such as a virtual clock:
 //
 //	emu := emulator.NewTestWithOptions(t, cfg, emulator.Options{Clock: clock.NewVirtual(time.Now())})
-//	emu.Advance(301 * time.Second) // the authorizer's refresh runs now
+//	emu.Advance(301 * time.Second) // the refresh runs now, before Advance returns
 func NewTestWithOptions(t testing.TB, cfg Config, opts Options) *Emulator {
 	t.Helper()
 	e, err := Start(cfg, opts)

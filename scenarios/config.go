@@ -47,6 +47,11 @@ func (r *Runner) function(sc *Scenario, name string) emulator.Function {
 	if exe, ok := r.Executables[name]; ok {
 		kind, path = "executable", exe
 	}
+	if r.Substitute != nil && name == SubstitutedFunction {
+		user := r.Substitute.Function
+		user.Name, user.Permissions = name, f.Permissions
+		return user
+	}
 	switch kind {
 	case "", "static":
 		fn.Kind, fn.Handler = emulator.KindGo, newStaticFunction(sc.static[name])

@@ -12,7 +12,7 @@
 //
 // From a Go test:
 //
-//	func TestMyCases(t *testing.T) { scenarios.Run(t, "testdata/cases.yaml") }
+//	func TestMyCases(t *testing.T) { scenarios.Run(t, "library/no-sni.yaml") }
 //
 // From the command line: iotemu scenario run [FILES|DIRS] (see README.md beside this file).
 package scenarios

@@ -16,6 +16,7 @@ import (
 // document is a whole scenario file.
 type document struct {
 	variant  `yaml:",inline"`
+	Cause    string   `yaml:"cause"` // CauseDevice or CauseFunction
 	Variants variants `yaml:"variants"`
 }
 

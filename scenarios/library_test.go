@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/iotemu/iotemu/emulator"
 )
 
 // TestLibrary runs the whole embedded library: every scenario passes.
@@ -43,6 +47,9 @@ func TestLibraryTeaches(t *testing.T) {
 				t.Errorf("%s: the description has no %q", sc.File, part)
 			}
 		}
+		if sc.Cause != CauseDevice && sc.Cause != CauseFunction {
+			t.Errorf("%s: cause %q, want %s or %s", sc.File, sc.Cause, CauseDevice, CauseFunction)
+		}
 		if sc.VariantDescription == "" {
 			t.Errorf("%s: variant %s has no description", sc.File, sc.Name)
 		}
@@ -55,4 +62,40 @@ func TestLibraryTeaches(t *testing.T) {
 			t.Errorf("%s: variants %v, want broken and fixed first", file, vs)
 		}
 	}
+}
+
+// TestLibrarySubstituted runs the device-side cases with another function and other
+// credentials, as iotemu check does: every one passes with any correct authorizer.
+func TestLibrarySubstituted(t *testing.T) {
+	t.Parallel()
+	scs, err := Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var device []*Scenario
+	for _, sc := range scs {
+		if sc.Cause == CauseDevice {
+			device = append(device, sc)
+		}
+	}
+	password := "pw"
+	sub := &Substitute{
+		Function: emulator.Function{Kind: emulator.KindGo, Handler: func(_ context.Context, ev events.IoTCoreCustomAuthorizerRequest) (events.IoTCoreCustomAuthorizerResponse, error) {
+			if ev.Token != "user-token" || (ev.ProtocolData.MQTT != nil && ev.ProtocolData.MQTT.ClientID != "user-1") {
+				return events.IoTCoreCustomAuthorizerResponse{}, nil
+			}
+			return events.IoTCoreCustomAuthorizerResponse{IsAuthenticated: true, PrincipalID: "user", PolicyDocuments: []*events.IAMPolicyDocument{{
+				Version:   "2012-10-17",
+				Statement: []events.IAMPolicyStatement{{Effect: "Allow", Action: []string{"iot:Connect", "iot:Publish"}, Resource: []string{"*"}}},
+			}}}, nil
+		}},
+		TokenKeyName: "x-token", Token: "user-token", User: "me", Password: &password, ClientID: "user-1", PublishTopic: "user/t",
+	}
+	(&Runner{Substitute: sub}).Run(context.Background(), device, func(r *Result) {
+		if !r.Passed() {
+			var b strings.Builder
+			_ = WriteReport(&b, r)
+			t.Error(b.String())
+		}
+	})
 }

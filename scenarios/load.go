@@ -27,6 +27,8 @@ type Scenario struct {
 	Description string
 	// VariantDescription is what the variant shows ("" for a file without variants).
 	VariantDescription string
+	// Cause is the file's cause: CauseDevice, CauseFunction, or "" when it declares none.
+	Cause string
 
 	setup    setup
 	clients  map[string]*client
@@ -176,7 +178,7 @@ func syntaxError(name string, err error) error {
 // variant applied, or the document itself when it has no variants.
 func expand(file, base string, doc *document) []*Scenario {
 	if len(doc.Variants) == 0 {
-		return []*Scenario{{Name: base, File: file, Description: doc.Description, setup: doc.Setup, clients: doc.Clients, steps: doc.Steps}}
+		return []*Scenario{{Name: base, File: file, Description: doc.Description, Cause: doc.Cause, setup: doc.Setup, clients: doc.Clients, steps: doc.Steps}}
 	}
 	var out []*Scenario
 	for _, v := range doc.Variants {
@@ -185,6 +187,7 @@ func expand(file, base string, doc *document) []*Scenario {
 			File:               file,
 			Description:        doc.Description,
 			VariantDescription: v.Description,
+			Cause:              doc.Cause,
 			setup:              doc.Setup.with(v.Setup),
 			clients:            merged(doc.Clients, v.Clients),
 			steps:              doc.Steps,

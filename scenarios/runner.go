@@ -25,6 +25,9 @@ type Runner struct {
 	// Executables replaces, in every scenario that has it, the function of each name with a
 	// local executable (function kind executable), to see which cases an authorizer gets right.
 	Executables map[string]string
+	// Substitute, when not nil, runs every scenario with a user's function and credentials
+	// (see Substitute).
+	Substitute *Substitute
 }
 
 // Result is the outcome of one scenario.
@@ -129,6 +132,9 @@ func (r *Runner) RunOne(ctx context.Context, sc *Scenario) *Result {
 	start := time.Now()
 	res := &Result{Scenario: sc}
 	defer func() { res.Duration = time.Since(start) }()
+	if r.Substitute != nil {
+		sc = sc.substituted(r.Substitute)
+	}
 	log := &syncbuf.Buffer{}
 	x, err := r.start(ctx, sc, log)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iotemu/iotemu/internal/suggest"
 )
 
 // validate checks a YAML node tree against a schema and records every violation at the
@@ -205,37 +207,9 @@ func enumStrings(values []any) []string {
 
 // suggestion proposes the closest of options to a misspelled word, or returns "".
 func suggestion(word string, options []string) string {
-	best, bestDist := "", 3
-	for _, o := range options {
-		d := editDistance(strings.ToLower(word), strings.ToLower(o))
-		if d < bestDist {
-			best, bestDist = o, d
-		}
-	}
+	best := suggest.Closest(word, options, 3)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
 }

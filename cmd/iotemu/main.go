@@ -5,6 +5,7 @@
 //	iotemu config                                 print the embedded default configuration
 //	iotemu health [-url URL]                      check a running emulator's admin endpoint (container health checks)
 //	iotemu scenario run|list|new|schema           replay troubleshooting scenarios (the embedded library by default)
+//	iotemu check [flags] FUNCTION                 check your own authorizer function (an executable or an Invoke API URL)
 package main
 
 import (
@@ -24,7 +25,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "iotemu:", err)
 		}
-		if errors.Is(err, errUnhealthy) || errors.Is(err, errScenariosFailed) {
+		if errors.Is(err, errUnhealthy) || errors.Is(err, errScenariosFailed) || errors.Is(err, errCheckFailed) {
 			os.Exit(1)
 		}
 		os.Exit(2)
@@ -39,6 +40,7 @@ commands:
   config   print the embedded default configuration
   health   check a running emulator's admin endpoint (exit 0 healthy, 1 not)
   scenario run, list or create scenario files: the troubleshooting cases, replayed offline
+  check    check your own authorizer function: events, answers, policies, library cases, timing
 
 Run "iotemu <command> -h" for a command's flags.
 `
@@ -59,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return health(ctx, args[1:], stdout, stderr)
 	case "scenario":
 		return scenario(ctx, args[1:], stdout, stderr)
+	case "check":
+		return check(ctx, args[1:], stdout, stderr)
 	case "config":
 		_, err := stdout.Write(defaultConfigYAML())
 		return err

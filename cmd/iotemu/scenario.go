@@ -127,15 +127,7 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func writeJUnit(path string, results []*scenarios.Result, elapsed time.Duration) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := scenarios.WriteJUnit(f, results, elapsed); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeFile(path, func(w io.Writer) error { return scenarios.WriteJUnit(w, results, elapsed) })
 }
 
 func scenarioList(args []string, stdout, stderr io.Writer) error {
