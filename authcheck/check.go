@@ -109,7 +109,7 @@ func (c *checker) start(fn Function) error {
 		a.TokenSigningPublicKeys = map[string]string{"key1": pem}
 	}
 	cfg.Authorizers = []emulator.Authorizer{a}
-	c.emu, err = emulator.Start(cfg, emulator.Options{LogLimit: 1000})
+	c.emu, err = emulator.Start(cfg, emulator.Options{LogMemoryBytes: 16 << 20})
 	if err != nil {
 		return fmt.Errorf("check %s: %w", fn, err)
 	}

@@ -20,26 +20,31 @@ func BenchmarkConnect(b *testing.B) {
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
 			tg, _ := s.start(b)
-			c, err := newClient(tg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var seq atomic.Int64
-			b.SetParallelism(max(1, connectors/runtime.GOMAXPROCS(0)))
-			cpu := processCPU()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := c.connectOnce("bench-" + strconv.FormatInt(seq.Add(1), 10)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			report(b, processCPU()-cpu, "cpu-ns/op")
+			connects(b, tg)
 		})
 	}
+}
+
+// connects runs BenchmarkConnect's loop against tg and reports it.
+func connects(b *testing.B, tg target) {
+	c, err := newClient(tg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var seq atomic.Int64
+	b.SetParallelism(max(1, connectors/runtime.GOMAXPROCS(0)))
+	cpu := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.connectOnce("bench-" + strconv.FormatInt(seq.Add(1), 10)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	report(b, processCPU()-cpu, "cpu-ns/op")
 }
 
 // BenchmarkConnectServerCPU measures the server's CPU time per connect (server-cpu-ns/op),
@@ -49,15 +54,20 @@ func BenchmarkConnectServerCPU(b *testing.B) {
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
 			tg, _ := s.start(b)
-			cpu := processCPU()
-			b.ResetTimer()
-			if err := startChild(b, "connect", tg, b.N).stop(); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			report(b, processCPU()-cpu, "server-cpu-ns/op")
+			serverConnects(b, tg)
 		})
 	}
+}
+
+// serverConnects runs BenchmarkConnectServerCPU's child against tg and reports it.
+func serverConnects(b *testing.B, tg target) {
+	cpu := processCPU()
+	b.ResetTimer()
+	if err := startChild(b, "connect", tg, b.N).stop(); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	report(b, processCPU()-cpu, "server-cpu-ns/op")
 }
 
 // report adds connects/s and the CPU time per connect to a connect benchmark's result.

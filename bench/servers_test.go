@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -92,7 +93,12 @@ func authorize(_ context.Context, req events.IoTCoreCustomAuthorizerRequest) (ev
 // function, and returns how to connect to it through that authorizer.
 func startEmulator(tb testing.TB) (target, *emulator.Emulator) {
 	tb.Helper()
-	return startWith(tb, emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize})
+	return startWith(tb, emulatorFunction())
+}
+
+// emulatorFunction is the in-process authorizer function of startEmulator.
+func emulatorFunction() emulator.Function {
+	return emulator.Function{Name: "bench-auth", Kind: emulator.KindGo, Handler: authorize}
 }
 
 // startExecutable is startEmulator with examples/authorizer built and run as an executable.
@@ -125,11 +131,18 @@ var exampleAuthorizer = sync.OnceValues(func() (string, error) {
 // startWith starts an emulator whose one signed authorizer invokes fn.
 func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator) {
 	tb.Helper()
+	return startWithLog(tb, fn, emulator.LogConfig{}, nil)
+}
+
+// startWithLog is startWith with a log configuration and the writer of its stdout stream.
+func startWithLog(tb testing.TB, fn emulator.Function, log emulator.LogConfig, stdout io.Writer) (target, *emulator.Emulator) {
+	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&signingKey().PublicKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	emu := emulator.NewTest(tb, emulator.Config{
+	emu := emulator.NewTestWithOptions(tb, emulator.Config{
+		Log:       log,
 		AccountID: account,
 		Region:    region,
 		Listen:    emulator.Listen{MQTT8883: "off", HTTP8443: "off"},
@@ -140,7 +153,7 @@ func startWith(tb testing.TB, fn emulator.Function) (target, *emulator.Emulator)
 			TokenKeyName:           "token",
 			TokenSigningPublicKeys: map[string]string{"k1": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
 		}},
-	})
+	}, emulator.Options{Stdout: stdout})
 	if emu.Endpoint() != serverName {
 		tb.Fatalf("emulator endpoint %s; the benchmark expects %s", emu.Endpoint(), serverName)
 	}

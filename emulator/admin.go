@@ -52,7 +52,9 @@ func (e *Emulator) serveHTTP(addr, what string, h http.Handler) (*httpServer, er
 //	GET  /health                  200 {"status":"ok"} once the emulator serves
 //	GET  /clock                   {"now": RFC 3339 time}
 //	POST /clock/advance?by=301s   moves the clock forward, running the timers that fall due
-//	GET  /metrics                 each function's invocation metrics
+//	GET  /metrics                 each function's invocation metrics, and the log pipeline's
+//	                              counters under "iotemu.log" (records recorded and dropped,
+//	                              queued, bytes in memory and the limit)
 //	GET  /                        the web console (package internal/console)
 func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 	mux := http.NewServeMux()
@@ -87,6 +89,12 @@ func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 					"durationP99Ms": float64(m.DurationP99.Microseconds()) / 1000,
 				}
 			}
+		}
+		// Function names cannot contain a dot, so this key never collides with one.
+		st := e.LogStats()
+		out["iotemu.log"] = map[string]any{
+			"recorded": st.Recorded, "dropped": st.Dropped, "queued": st.Queued,
+			"memoryBytes": e.memory.Bytes(), "memoryLimitBytes": e.memory.LimitBytes(),
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

@@ -54,6 +54,10 @@ func TestAdminEndpoint(t *testing.T) {
 	if m := get("/metrics")["auth-fn"].(map[string]any); m["invocations"] != 1.0 {
 		t.Fatalf("metrics %v", m)
 	}
+	if l, ok := get("/metrics")["iotemu.log"].(map[string]any); !ok || l["recorded"].(float64) < 1 || l["dropped"] != 0.0 ||
+		l["memoryLimitBytes"] != float64(64<<20) {
+		t.Fatalf("log metrics %v", l)
+	}
 	resp, _ = http.Post(base+"/clock/advance?by=soon", "", nil)
 	if resp.StatusCode != 400 {
 		t.Fatalf("a bad duration: %d", resp.StatusCode)

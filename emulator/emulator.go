@@ -126,7 +126,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	e.broker, err = broker.New(broker.Config{
 		Region:             cfg.Region,
 		AccountID:          cfg.AccountID,
-		Auth:               &customauth.Authenticator{Registry: e.registry},
+		Auth:               &customauth.Authenticator{Registry: e.registry, ShowSecrets: cfg.Log.ShowSecrets},
 		Log:                e.log,
 		FirstPacketTimeout: cfg.FirstPacketTimeout,
 		Clock:              opts.Clock,
@@ -507,6 +507,12 @@ func (e *Emulator) Logs() *iotlog.Memory {
 	_ = e.log.Flush(context.Background())
 	return e.memory
 }
+
+// SubscribeLog adds a sink to the emulator's log: from now on it receives every AWS event
+// the logging levels let through, every decision trace and every function log line, from
+// the log's own goroutine (see iotlog.Logger). The returned function unsubscribes it. A
+// query engine or a live console subscribes here; to read what is already stored, use Logs.
+func (e *Emulator) SubscribeLog(s iotlog.Sink) (unsubscribe func()) { return e.log.Subscribe(s) }
 
 // LogStats returns the log pipeline's counters: records accepted, and records dropped
 // because its queue was full (a device is never made to wait for the log).

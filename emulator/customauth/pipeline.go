@@ -120,13 +120,17 @@ type Authenticator struct {
 	// NewConnectionID makes a connection ID for a request without one; nil means a random
 	// UUID.
 	NewConnectionID func() string
+	// ShowSecrets writes tokens, signatures and passwords in full in the decision trace, for
+	// local debugging. By default the trace shows a short hash of each secret and the first
+	// and last characters of a signature.
+	ShowSecrets bool
 }
 
 // Authenticate runs one authentication attempt (a connect, a refresh or an HTTPS publish):
 // it chooses the authorizer, reads and verifies the token, invokes the function with the
 // exact AWS event and validates its answer. A failed attempt returns a *Failure.
 func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result, error) {
-	t := &trace{}
+	t := &trace{redact: redactor{show: a.ShowSecrets}}
 	if a.Registry == nil {
 		return nil, t.fail(failInternal, StepAuthorizer, "the authenticator has no registry", nil, errors.New("nil Registry"))
 	}
@@ -141,6 +145,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	t.redact.tokenKey = auth.TokenKeyName
 	token, err := t.token(auth, src)
 	if err != nil {
 		return nil, err
@@ -153,7 +158,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 	if err != nil {
 		return nil, t.fail(failInternal, StepEvent, "could not build the event", nil, err)
 	}
-	t.step(StepEvent, "event sent to "+auth.FunctionARN, map[string]any{"event": json.RawMessage(event)})
+	t.step(StepEvent, "event sent to "+auth.FunctionARN, map[string]any{"event": t.redact.event(event)})
 	raw, err := t.invoke(ctx, a, auth, event)
 	if err != nil {
 		return nil, err
@@ -200,7 +205,8 @@ func (a *Authenticator) timeout() time.Duration {
 
 // trace collects the steps of one attempt.
 type trace struct {
-	steps []Step
+	steps  []Step
+	redact redactor
 }
 
 func (t *trace) step(name, message string, data map[string]any) {
@@ -227,7 +233,7 @@ func (t *trace) sources(req Request) (sources, error) {
 		if err != nil {
 			// AWS (inferred): no authorizer name can be read from such a username.
 			return src, t.fail(failMalformedUsername, StepCredentials,
-				fmt.Sprintf("the MQTT username %q is malformed (%v): no authorizer name can be read from it", truncate(req.Username), err), nil, err)
+				fmt.Sprintf("the MQTT username %q is malformed (%v): no authorizer name can be read from it", truncate(t.redact.params(req.Username)), err), nil, err)
 		}
 		src.username = &creds
 	}
@@ -300,7 +306,7 @@ func (t *trace) verify(auth *Authorizer, src sources, token string) (bool, error
 		return false, t.fail(failSignatureMissing, StepSignature,
 			fmt.Sprintf("no %s parameter; %s", ParamSignature, src.describe()), nil, ErrSignatureMissing)
 	}
-	data := map[string]any{"source": from, "signature": sig}
+	data := map[string]any{"source": from, "signature": t.redact.signature(sig)}
 	keys, err := auth.PublicKeys()
 	if err != nil {
 		return false, t.fail(failInternal, StepSignature, "the authorizer's keys do not parse: "+err.Error(), data, err)

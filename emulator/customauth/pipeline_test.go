@@ -467,6 +467,7 @@ func stepsOf(err error) []Step {
 func TestAuthenticateStepsRecordTheExactExchange(t *testing.T) {
 	key1, _ := keys(t)
 	auth, rec := newFixture(t, answer(`{"isAuthenticated":true,"principalId":"dev1","extra":true}`), "")
+	auth.ShowSecrets = true // the exact exchange, secrets included (local debugging)
 	req := mqtt("dev?x-amz-customauthorizer-name=MyAuth&token=aToken&x-amz-customauthorizer-signature=" + url.QueryEscape(mustSign(t, key1, "aToken")))
 	res, err := auth.Authenticate(context.Background(), req)
 	if err != nil {
@@ -490,6 +491,40 @@ func TestAuthenticateStepsRecordTheExactExchange(t *testing.T) {
 	// The whole trace can be encoded as JSON.
 	if _, err := json.Marshal(res.Steps); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// By default the trace holds no token, signature or password: a short hash of each secret,
+// the signature's first and last characters. The function still receives them.
+func TestAuthenticateTraceHidesSecrets(t *testing.T) {
+	key1, _ := keys(t)
+	sig := mustSign(t, key1, "aToken")
+	for _, tc := range []struct {
+		name string
+		req  Request
+	}{
+		{"MQTT", mqtt("dev?x-amz-customauthorizer-name=MyAuth&token=aToken&x-amz-customauthorizer-signature=" + url.QueryEscape(sig))},
+		{"HTTP headers", Request{Protocols: ProtocolsHTTPS, ServerName: sni,
+			Headers: map[string]string{"x-amz-customauthorizer-name": "MyAuth", "token": "aToken", "x-amz-customauthorizer-signature": sig}}},
+		{"HTTP query", Request{Protocols: ProtocolsWSS, ServerName: sni,
+			QueryString: "x-amz-customauthorizer-name=MyAuth&token=aToken&x-amz-customauthorizer-signature=" + url.QueryEscape(sig)}},
+		{"malformed username", mqtt("dev?x-amz-customauthorizer-name=MyAuth&token=aToken?x-amz-customauthorizer-signature=" + url.QueryEscape(sig))},
+	} {
+		auth, rec := newFixture(t, allow, "")
+		res, err := auth.Authenticate(context.Background(), tc.req)
+		steps := stepsOf(err)
+		if err == nil {
+			steps = res.Steps
+		}
+		b, _ := json.Marshal(steps)
+		for _, secret := range []string{"aToken", sig, url.QueryEscape(sig), sig[8 : len(sig)-8], "c2VjcmV0"} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s: the trace holds the secret %q:\n%s", tc.name, secret, b)
+			}
+		}
+		if err == nil && !strings.Contains(string(rec.events[0]), `"token":"aToken"`) {
+			t.Errorf("%s: the function did not receive the token: %s", tc.name, rec.events[0])
+		}
 	}
 }
 

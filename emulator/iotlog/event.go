@@ -20,8 +20,13 @@
 // counted, reported in the log, and visible in Stats. See Logger.
 //
 // Secrets (tokens, signatures, passwords) are never written by default:
-// producers record them through Secret, which shows a short hash, unless a
-// Logger is told otherwise (Options.ShowSecrets).
+// producers record them through Redact (a short hash) and ShortSignature
+// (the first and last characters), unless the user opts in for local
+// debugging (the emulator's log.showSecrets).
+//
+// Readers: a program that needs every record from now on subscribes a Sink
+// (Logger.Subscribe); one that reads what is stored uses a Memory (Events,
+// EventsSince for a cursor, Traces, FunctionLines, WaitEvent).
 package iotlog
 
 import (

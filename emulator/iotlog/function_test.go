@@ -10,7 +10,7 @@ import (
 func TestFunctionLinesReachEverySink(t *testing.T) {
 	var text, js bytes.Buffer
 	mem := NewMemory()
-	l := New(NewTextSink(&text, false), NewJSONSink(&js), mem)
+	l := New(NewTextSink(&text, true), NewJSONSink(&js), mem)
 	at := time.Date(2026, 11, 25, 20, 5, 25, 634e6, time.UTC)
 	l.FunctionLine(FunctionLine{Time: at, LogGroup: "/aws/lambda/auth", RequestID: "r1", Message: "START RequestId: r1 Version: $LATEST"})
 	l.FunctionLine(FunctionLine{Time: at, LogGroup: "/aws/lambda/auth", RequestID: "r2", Message: "other"})

@@ -69,8 +69,8 @@ func (m *Memory) LimitBytes() int64 {
 	return m.limit
 }
 
-// Bytes returns the estimated bytes held now (see Memory); it stays at or under LimitBytes
-// plus one segment of each kind.
+// Bytes returns the estimated bytes held now (see Memory); it stays under LimitBytes plus an
+// eighth of it.
 func (m *Memory) Bytes() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -3,7 +3,9 @@ package iotlog
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -19,6 +21,11 @@ const MaxFieldLen = 1024
 
 // MaxMessageLen caps a trace's Message.
 const MaxMessageLen = 8 << 10
+
+// MaxDataLen caps a string or JSON value of a trace's Data (such as the event sent to a
+// function, which holds what the device sent). A longer value becomes a string: its first
+// MaxDataLen bytes and a note of its length.
+const MaxDataLen = 32 << 10
 
 // truncatedMark ends a value cut by MaxFieldLen or MaxMessageLen.
 const truncatedMark = "…[truncated, "
@@ -38,6 +45,26 @@ func (e *Event) own() {
 func (t *Trace) own() {
 	ownAll(MaxFieldLen, &t.TraceID, &t.ConnectionID, &t.ClientID, &t.Step)
 	t.Message = ownString(t.Message, MaxMessageLen)
+	cloned := false
+	for k, v := range t.Data {
+		var long string
+		total := 0
+		switch v := v.(type) {
+		case string:
+			long, total = v, len(v)
+		case json.RawMessage:
+			if len(v) > MaxDataLen {
+				long, total = string(v[:MaxDataLen]), len(v)
+			}
+		}
+		if total <= MaxDataLen {
+			continue
+		}
+		if !cloned { // the producer's map is not ours to change
+			t.Data, cloned = maps.Clone(t.Data), true
+		}
+		t.Data[k] = cut(long, MaxDataLen, total)
+	}
 }
 
 // ownAll replaces each string by a copy capped at max bytes; the copies share one
@@ -97,11 +124,17 @@ func ownString(s string, max int) string {
 	if len(s) <= max {
 		return strings.Clone(s)
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	return cut(s, max, len(s))
+}
+
+// cut returns a copy of at most the first max bytes of s, cut at a character boundary, and a
+// note that the whole value had total bytes.
+func cut(s string, max, total int) string {
+	n := min(max, len(s))
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s[:cut] + truncatedMark + strconv.Itoa(len(s)) + " bytes]"
+	return s[:n] + truncatedMark + strconv.Itoa(total) + " bytes]"
 }
 
 // traceIDs makes trace IDs: a random 64-bit prefix chosen once per process and a counter,

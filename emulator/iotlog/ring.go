@@ -10,7 +10,9 @@ type segment[T any] struct {
 }
 
 // ring keeps the newest records within a byte budget, in segments: appending never copies
-// what is stored, and forgetting the oldest records frees a whole segment at once. Positions
+// what is stored, and forgetting the oldest records frees a whole segment at once. A segment
+// closes at segmentLen records or at an eighth of the budget, so the ring holds at most its
+// budget plus one eighth of it (plus one record). Positions
 // are absolute: the first record ever stored is 0, and a position stays valid (or is known to
 // be forgotten) for the life of the ring. It is not safe for concurrent use.
 type ring[T any] struct {
@@ -24,7 +26,8 @@ type ring[T any] struct {
 // push appends v, then forgets the oldest segments while the ring is over its budget (the
 // newest segment is always kept).
 func (r *ring[T]) push(v T) {
-	if len(r.segs) == 0 || len(r.segs[len(r.segs)-1].items) == segmentLen {
+	if len(r.segs) == 0 || len(r.segs[len(r.segs)-1].items) == segmentLen ||
+		(r.limit > 0 && r.segs[len(r.segs)-1].bytes >= r.limit/8) {
 		r.segs = append(r.segs, &segment[T]{items: make([]T, 0, segmentLen)})
 	}
 	last := r.segs[len(r.segs)-1]

@@ -38,7 +38,8 @@ const maxPending = 4096
 //
 // Values with spaces or quotes are quoted; empty optional values are left out, except client
 // and principal, shown as "-". The log pipeline's own notes (StepLog) are written in both
-// forms.
+// forms. Function log lines are written as they come, except that the compact form leaves
+// out Lambda's START and END lines (REPORT remains).
 func NewTextSink(w io.Writer, verbose bool) Sink {
 	return &textSink{lineWriter: newLineWriter(w), verbose: verbose, pending: make(map[string]Trace)}
 }
@@ -68,8 +69,12 @@ func (s *textSink) WriteTrace(t Trace) {
 	}
 }
 
-// WriteFunctionLine writes l as one line.
+// WriteFunctionLine writes l as one line. The compact form leaves out Lambda's START and END
+// lines: the REPORT line names the same invocation, with its duration.
 func (s *textSink) WriteFunctionLine(l FunctionLine) {
+	if !s.verbose && (strings.HasPrefix(l.Message, "START RequestId:") || strings.HasPrefix(l.Message, "END RequestId:")) {
+		return
+	}
 	s.writeLine([]byte(FormatFunctionLine(l)))
 }
 

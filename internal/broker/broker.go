@@ -122,6 +122,7 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	s := newSession(c.Info)
 	traceID := iotlog.NewTraceID()
+	s.connectTraceID = traceID // the Connect Success event, logged once mochi has the session, shares it
 	pk, raw, err := readConnect(c, b.cfg.FirstPacketTimeout)
 	if err != nil {
 		b.trace(s, traceID, "mqtt", "connection closed before a valid CONNECT: "+err.Error(), nil)
@@ -174,7 +175,6 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
 		return nil, nil
 	}
-	s.connectTraceID = traceID
 	return s, raw
 }
 

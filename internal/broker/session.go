@@ -28,8 +28,6 @@ type Session struct {
 	HTTPS        bool   // an HTTPS publish request: its events say protocol HTTP
 	sourceIP     string // Info.Remote's address as events write it, formatted once
 	version      int64  // lifecycle events' versionNumber
-	// connectTraceID is the traceId of the admission's trace, which the Connect event shares.
-	connectTraceID string
 
 	policy atomic.Pointer[policy.Policy]
 
@@ -42,6 +40,9 @@ type Session struct {
 	// publishAllowed carries OnPacketRead's verdict on a PUBLISH to OnACLCheck(write=true),
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
+
+	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event.
+	connectTraceID string
 
 	mu          sync.Mutex
 	pendingSubs []subVerdict  // SUBSCRIBE verdicts waiting for OnACLCheck(write=false)
