@@ -105,6 +105,15 @@ func TestLogsInsightsGuideQuery(t *testing.T) {
 		t.Errorf("statistics %+v", *res.Statistics)
 	}
 
+	// The query has ended: StopQuery has nothing to stop; DescribeQueries lists it.
+	if stopped, err := logs.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: started.QueryId}); err != nil || stopped.Success {
+		t.Errorf("StopQuery: %+v, %v", stopped, err)
+	}
+	described, err := logs.DescribeQueries(ctx, &cloudwatchlogs.DescribeQueriesInput{})
+	if err != nil || len(described.Queries) != 1 || aws.ToString(described.Queries[0].QueryString) != guideQuery {
+		t.Errorf("DescribeQueries: %+v, %v", described, err)
+	}
+
 	// The Go API gives the same rows.
 	direct, err := emu.Query(guideQuery)
 	if err != nil {

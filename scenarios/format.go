@@ -208,6 +208,7 @@ type step struct {
 	ExpectEvent          *expectEventStep       `yaml:"expectEvent"`
 	ExpectNoEvent        *expectNoEventStep     `yaml:"expectNoEvent"`
 	ExpectTrace          *expectTraceStep       `yaml:"expectTrace"`
+	Query                *queryStep             `yaml:"query"`
 	at                   pos
 }
 

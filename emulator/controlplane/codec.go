@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/aws/smithy-go/encoding/cbor"
@@ -112,36 +113,6 @@ func toCBOR(v any) cbor.Value {
 			m[k] = toCBOR(x)
 		}
 		return m
-	case []any:
-		l := make(cbor.List, len(t))
-		for i, x := range t {
-			l[i] = toCBOR(x)
-		}
-		return l
-	case []map[string]any:
-		l := make(cbor.List, len(t))
-		for i, x := range t {
-			l[i] = toCBOR(x)
-		}
-		return l
-	case []string:
-		l := make(cbor.List, len(t))
-		for i, x := range t {
-			l[i] = cbor.String(x)
-		}
-		return l
-	case []float64:
-		l := make(cbor.List, len(t))
-		for i, x := range t {
-			l[i] = cbor.Float64(x)
-		}
-		return l
-	case []time.Time:
-		l := make(cbor.List, len(t))
-		for i, x := range t {
-			l[i] = toCBOR(x)
-		}
-		return l
 	case string:
 		return cbor.String(t)
 	case float64:
@@ -156,7 +127,23 @@ func toCBOR(v any) cbor.Value {
 	case time.Time:
 		return &cbor.Tag{ID: 1, Value: cbor.Float64(float64(t.UnixMilli()) / 1000)}
 	}
+	if l, ok := eachOf(v, toCBOR); ok {
+		return cbor.List(l)
+	}
 	return &cbor.Nil{}
+}
+
+// eachOf applies f to each element of v when v is a slice (of any element type).
+func eachOf[T any](v any, f func(any) T) ([]T, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		return nil, false
+	}
+	out := make([]T, rv.Len())
+	for i := range out {
+		out[i] = f(rv.Index(i).Interface())
+	}
+	return out, true
 }
 
 // jsonCodec is AWS JSON 1.0 (X-Amz-Target GraniteServiceVersion20100801.NAME), timestamps
@@ -193,24 +180,18 @@ func toJSON(v any) any {
 			m[k] = toJSON(x)
 		}
 		return m
-	case []map[string]any:
-		l := make([]any, len(t))
-		for i, x := range t {
-			l[i] = toJSON(x)
-		}
-		return l
-	case []time.Time:
-		l := make([]any, len(t))
-		for i, x := range t {
-			l[i] = toJSON(x)
-		}
-		return l
 	case time.Time:
 		return float64(t.UnixMilli()) / 1000
 	case float64:
 		if math.IsNaN(t) || math.IsInf(t, 0) {
 			return nil
 		}
+		return t
+	case string:
+		return t
+	}
+	if l, ok := eachOf(v, toJSON); ok {
+		return l
 	}
 	return v
 }

@@ -161,6 +161,8 @@ func (c *cloudWatch) describeLogGroups(req logsRequest) (any, error) {
 				first = e.Timestamp.UnixMilli()
 			}
 		}
+		// AWS (inferred): a group's creationTime is taken as its first event's time (0 while
+		// it has none): the emulator's groups exist from the start.
 		groups = append(groups, map[string]any{
 			"logGroupName": name, "creationTime": first, "metricFilterCount": 0,
 			"arn": c.groupARN(name) + ":*", "logGroupArn": c.groupARN(name),

@@ -22,6 +22,7 @@ const maxDiscovered = 1000
 // record is an event with the fields discovered in its message, found on first use.
 type record struct {
 	ev         *Event
+	wanted     map[string]bool // the fields the query names
 	discovered bool
 	fields     []field
 }
@@ -38,7 +39,7 @@ func (rec *record) get(name string) value {
 		return str(rec.ev.Log)
 	}
 	if !rec.discovered {
-		rec.fields, rec.discovered = discover(rec.ev.Message), true
+		rec.fields, rec.discovered = discover(rec.ev.Message, rec.wanted), true
 	}
 	for _, f := range rec.fields {
 		if f.name == name {
@@ -52,11 +53,13 @@ func (rec *record) get(name string) value {
 // ones named with dots (details.reason) and array elements with their index (list.0); Lambda's
 // START, END and REPORT lines give @type, @requestId and REPORT's @duration, @billedDuration,
 // @memorySize, @maxMemoryUsed and @initDuration.
-func discover(msg string) []field {
+//
+// Only the wanted fields are kept: a query reads no others.
+func discover(msg string, wanted map[string]bool) []field {
 	if strings.HasPrefix(msg, "START RequestId: ") || strings.HasPrefix(msg, "END RequestId: ") || strings.HasPrefix(msg, "REPORT RequestId: ") {
 		return lambdaFields(msg)
 	}
-	return flattenJSON(msg)
+	return flattenJSON(msg, wanted)
 }
 
 func join(prefix, k string) string {

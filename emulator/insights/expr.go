@@ -183,7 +183,7 @@ func (p *parser) primary() (expr, error) {
 		return e, p.expect(")", `")"`)
 	case t.kind == tokIdent && !isKeyword(t.text):
 		if !p.lex.peek().is("(") {
-			return fieldRef{name: t.text}, nil
+			return p.ref(t.text), nil
 		}
 		return p.call(t)
 	}

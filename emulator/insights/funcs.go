@@ -170,6 +170,7 @@ func (l likeExpr) eval(r *row) value {
 	var m bool
 	if l.re != nil {
 		m = l.re.MatchString(s)
+		// AWS: like with a string matches it as a substring; with a /regex/, the regex anywhere.
 	} else {
 		m = strings.Contains(s, l.substr)
 	}

@@ -16,15 +16,17 @@ type field struct {
 // strings without escapes are slices of the message. Any syntax error stops it, and the
 // message then has no JSON fields (as a line that is not JSON).
 type jsonScanner struct {
-	s   string
-	i   int
-	out []field
-	bad bool
+	s      string
+	i      int
+	wanted map[string]bool // nil: every field
+	out    []field
+	bad    bool
 }
 
-// flattenJSON returns the fields of the JSON object s, or nil when s is not one.
-func flattenJSON(s string) []field {
-	sc := &jsonScanner{s: s, out: make([]field, 0, 16)}
+// flattenJSON returns the fields of the JSON object s that wanted names (all when wanted is
+// nil), or nil when s is not one.
+func flattenJSON(s string, wanted map[string]bool) []field {
+	sc := &jsonScanner{s: s, wanted: wanted}
 	sc.space()
 	if sc.i >= len(s) || s[sc.i] != '{' {
 		return nil
@@ -44,7 +46,10 @@ func (sc *jsonScanner) space() {
 }
 
 func (sc *jsonScanner) emit(name string, v value) {
-	if len(sc.out) < maxDiscovered {
+	if len(sc.out) < maxDiscovered && (sc.wanted == nil || sc.wanted[name]) {
+		if sc.out == nil {
+			sc.out = make([]field, 0, 4)
+		}
 		sc.out = append(sc.out, field{name, v})
 	}
 }

@@ -19,6 +19,8 @@ const maxDepth = 64
 type Query struct {
 	src      string
 	commands []command
+	// fields are the fields the query names: only these are looked for in messages.
+	fields map[string]bool
 }
 
 // String returns the query's text.
@@ -30,7 +32,7 @@ func Parse(src string) (*Query, error) {
 	if len(src) > MaxQueryLength {
 		return nil, &SyntaxError{Line: 1, Column: 1, Offset: MaxQueryLength, End: len(src), Expected: fmt.Sprintf("a query of at most %d characters", MaxQueryLength), Found: fmt.Sprintf("%d characters", len(src))}
 	}
-	p := &parser{lex: lexer{src: src}}
+	p := &parser{lex: lexer{src: src}, fields: map[string]bool{}}
 	if !utf8.ValidString(src) {
 		i := 0
 		for r, size := utf8.DecodeRuneInString(src); r != utf8.RuneError || size != 1; r, size = utf8.DecodeRuneInString(src[i:]) {
@@ -46,8 +48,15 @@ func Parse(src string) (*Query, error) {
 }
 
 type parser struct {
-	lex   lexer
-	depth int
+	lex    lexer
+	depth  int
+	fields map[string]bool // every field the query names
+}
+
+// ref returns a reference to a field and notes that the query reads it.
+func (p *parser) ref(name string) fieldRef {
+	p.fields[name] = true
+	return fieldRef{name: name}
 }
 
 // fail returns the syntax error at t, or the lexer's if it found one first.
@@ -66,7 +75,7 @@ func (p *parser) expect(op, expected string) error {
 }
 
 func (p *parser) query() (*Query, error) {
-	q := &Query{src: p.lex.src}
+	q := &Query{src: p.lex.src, fields: p.fields}
 	for {
 		c, err := p.command()
 		if err != nil {
@@ -171,7 +180,7 @@ func (p *parser) field() (expr, error) {
 	if t.kind != tokIdent || isKeyword(t.text) {
 		return nil, p.fail(t, "a field name")
 	}
-	return fieldRef{name: t.text}, nil
+	return p.ref(t.text), nil
 }
 
 func (p *parser) sort() (command, error) {
@@ -255,7 +264,7 @@ func (p *parser) parse() (command, error) {
 	c := parseCmd{from: fieldRef{name: "@message"}}
 	if t := p.lex.peek(); t.kind == tokIdent && !isKeyword(t.text) {
 		p.lex.next()
-		c.from = fieldRef{name: t.text}
+		c.from = p.ref(t.text)
 	}
 	if re, ok := p.lex.regex(); ok {
 		compiled, err := p.compile(re)

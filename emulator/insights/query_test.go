@@ -157,6 +157,25 @@ func TestQueries(t *testing.T) {
 	}
 }
 
+// TestRecordsMatched: the statistics count the events that passed the filters, whatever limit
+// and stats make of them.
+func TestRecordsMatched(t *testing.T) {
+	for query, want := range map[string]int{
+		`filter status = "Failure"`:                   2,
+		`filter status = "Failure" | limit 1`:         2,
+		`filter ispresent(clientId) | stats count(*)`: 5,
+		`fields @message`:                             10,
+	} {
+		q, err := Parse(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := q.Run(fixture()); res.RecordsMatched != want || res.RecordsScanned != 10 {
+			t.Errorf("%s: matched %d, scanned %d; want %d, 10", query, res.RecordsMatched, res.RecordsScanned, want)
+		}
+	}
+}
+
 func TestSyntaxErrors(t *testing.T) {
 	tests := []struct {
 		query    string

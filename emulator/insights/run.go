@@ -72,13 +72,16 @@ func (r *row) put(name string, v value) {
 func (q *Query) Run(events []Event) *Result {
 	rows := make([]*row, len(events))
 	recs := make([]record, len(events))
+	backing := make([]row, len(events))
 	for i := range events {
-		recs[i].ev = &events[i]
-		rows[i] = &row{rec: &recs[i], idx: i}
+		recs[i].ev, recs[i].wanted = &events[i], q.fields
+		backing[i] = row{rec: &recs[i], idx: i}
+		rows[i] = &backing[i]
 	}
 	res := &Result{RecordsScanned: len(events)}
 	var columns []string // nil: the default columns
 	limit := MaxResults
+	matched := -1 // rows that passed the filters, before stats or the first limit
 	for _, c := range q.commands {
 		switch c := c.(type) {
 		case fieldsCmd:
@@ -104,23 +107,17 @@ func (q *Query) Run(events []Event) *Result {
 		case filterCmd:
 			rows = slices.DeleteFunc(rows, func(r *row) bool { return !c.cond.eval(r).truthy() })
 		case sortCmd:
-			slices.SortStableFunc(rows, func(a, b *row) int {
-				for _, k := range c.keys {
-					d := sortCompare(k.e.eval(a), k.e.eval(b))
-					if k.desc {
-						d = -d
-					}
-					if d != 0 {
-						return d
-					}
-				}
-				return 0
-			})
+			rows = c.sort(rows)
 		case limitCmd:
+			if matched < 0 {
+				matched = len(rows)
+			}
 			limit = min(limit, c.n)
 			rows = rows[:min(len(rows), c.n)]
 		case statsCmd:
-			res.RecordsMatched = len(rows)
+			if matched < 0 {
+				matched = len(rows)
+			}
 			rows, columns = c.run(rows), c.columns()
 		case parseCmd:
 			for _, r := range rows {
@@ -138,9 +135,10 @@ func (q *Query) Run(events []Event) *Result {
 			rows = dedup(rows, c.fields)
 		}
 	}
-	if !hasStats(q) {
-		res.RecordsMatched = len(rows)
+	if matched < 0 {
+		matched = len(rows)
 	}
+	res.RecordsMatched = matched
 	if columns == nil {
 		columns = []string{"@timestamp", "@message"} // AWS (inferred): a query without fields shows these
 	}
@@ -158,15 +156,6 @@ func (q *Query) Run(events []Event) *Result {
 		res.Rows = append(res.Rows, out)
 	}
 	return res
-}
-
-func hasStats(q *Query) bool {
-	for _, c := range q.commands {
-		if _, ok := c.(statsCmd); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // dedup keeps the first row of each combination of the fields' values. AWS: rows where any
@@ -189,4 +178,37 @@ func dedup(rows []*row, fields []expr) []*row {
 		seen[key.String()] = true
 		return false
 	})
+}
+
+// sort orders rows by the keys, stably; each key is evaluated once per row.
+func (c sortCmd) sort(rows []*row) []*row {
+	n := len(c.keys)
+	type keyed struct {
+		r    *row
+		keys []value
+	}
+	all := make([]value, len(rows)*n)
+	ks := make([]keyed, len(rows))
+	for i, r := range rows {
+		ks[i] = keyed{r: r, keys: all[i*n : (i+1)*n]}
+		for j, k := range c.keys {
+			ks[i].keys[j] = k.e.eval(r)
+		}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		for j, k := range c.keys {
+			d := sortCompare(a.keys[j], b.keys[j])
+			if k.desc {
+				d = -d
+			}
+			if d != 0 {
+				return d
+			}
+		}
+		return 0
+	})
+	for i := range ks {
+		rows[i] = ks[i].r
+	}
+	return rows
 }
