@@ -41,6 +41,11 @@ func (e *Emulator) serveHTTP(addr, what string, h http.Handler) (*httpServer, er
 		WriteTimeout:      30 * time.Second, // an Advance runs the timers that fall due
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.logger.Handler(), slog.LevelDebug),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if lc, ok := c.(*connlimit.Conn); ok {
+				lc.SetIdle(st == http.StateIdle) // idle keep-alive sockets are shed first
+			}
+		},
 	}}
 	limited := connlimit.Wrap(ln, 0, what, e.logger)
 	go func() { _ = s.srv.Serve(limited) }()

@@ -127,7 +127,8 @@ type Function struct {
 	// Timeout is the function's own timeout (default and at most 5 s: AWS IoT cuts an
 	// authorizer at 5 s whatever its timeout).
 	Timeout time.Duration `yaml:"timeout"`
-	// MemorySize in MB, as reported in REPORT lines and to the function (default 128).
+	// MemorySize in MB, as reported in REPORT lines and to the function (default 128). On
+	// Linux an executable function that uses more resident memory is killed, as Lambda does.
 	MemorySize int `yaml:"memorySize"`
 	// Permissions is the function's resource-based policy. Absent (nil), the function gets the
 	// statement `aws lambda add-permission --principal iot.amazonaws.com` would add for every

@@ -138,6 +138,11 @@ func NewExecutable(cfg ExecutableConfig) (*Executable, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("function", cfg.Name)
+	reapOnce.Do(func() {
+		if n, err := ReapOrphans(); err != nil || n > 0 {
+			logger.Warn("killed processes that functions of an emulator no longer running left behind", "processes", n, "err", err)
+		}
+	})
 	return &Executable{
 		cfg:     cfg,
 		path:    path,
@@ -146,6 +151,9 @@ func NewExecutable(cfg ExecutableConfig) (*Executable, error) {
 		stamp:   st,
 	}, nil
 }
+
+// reapOnce runs ReapOrphans at the first NewExecutable of the process: the emulator's start.
+var reapOnce sync.Once
 
 // Run invokes the function once, on an idle instance or, when every instance is busy, on a new
 // one (inv.ColdStart). It returns ErrThrottled at once when Concurrency instances are busy.

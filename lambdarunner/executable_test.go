@@ -30,6 +30,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		os.Exit(runHelperEmulator())
+	}
 	code := m.Run()
 	if probeDir != "" {
 		_ = os.RemoveAll(probeDir)

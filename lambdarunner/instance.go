@@ -130,7 +130,9 @@ func (e *Executable) environ(apiAddr, logStream string) []string {
 	for _, k := range keys {
 		env = append(env, k+"="+e.cfg.Env[k]) // os/exec keeps the last of duplicate keys: PATH, LANG, TZ may be overridden
 	}
-	return env
+	// Not Lambda's, and last so that no configured key replaces it: lets ReapOrphans find what
+	// an instance left behind.
+	return append(env, supervisorEnviron()...)
 }
 
 // reap waits for the process of in to exit and tears the instance down.

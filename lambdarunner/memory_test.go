@@ -1,9 +1,11 @@
 package lambdarunner
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -31,5 +33,26 @@ func TestExecutableEnforcesMemorySize(t *testing.T) {
 	}
 	if r := run(e, `{"do":"echo"}`); r.err != nil || !r.inv.ColdStart {
 		t.Fatalf("the invocation after: %v, cold start %v", r.err, r.inv.ColdStart)
+	}
+
+	// Through a Function, the REPORT line says so too.
+	var mu sync.Mutex
+	var lines []string
+	f, err := NewFunction(FunctionConfig{Name: "probe", Runtime: e, MemoryMB: 128, Log: func(l LogLine) {
+		mu.Lock()
+		lines = append(lines, l.Text)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Invoke(context.Background(), fmt.Appendf(nil, `{"do":"alloc","bytes":%d}`, 600<<20)); err == nil {
+		t.Fatal("no error")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "REPORT ") || !strings.HasSuffix(last, "\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory") {
+		t.Errorf("REPORT line %q", last)
 	}
 }

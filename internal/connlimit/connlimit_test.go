@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,6 +70,7 @@ func echoes(t *testing.T, from, to net.Conn) bool {
 // holds at most max of them; each new one closes the oldest; authenticated ones stay.
 func TestPendingConnectionsAreBoundedOldestFirst(t *testing.T) {
 	ln, _ := listen(t, 3)
+	ln.Grace = -1 // no connection is young enough to be spared
 	device, deviceSrv := pair(t, ln)
 	deviceSrv.Authenticated()
 	var flood []net.Conn
@@ -89,9 +91,63 @@ func TestPendingConnectionsAreBoundedOldestFirst(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionsGoFirstAndNewOnesHaveAGracePeriod: to admit a new connection, an idle
+// one (an HTTP keep-alive socket between requests) is closed before an older one still
+// connecting; while every pending connection is young and busy, nothing is accepted and the
+// newcomer waits in the backlog until one becomes idle.
+func TestIdleConnectionsGoFirstAndNewOnesHaveAGracePeriod(t *testing.T) {
+	ln, logs := listen(t, 3)
+	pair(t, ln) // connecting, and stays so
+	idle, idleSrv := pair(t, ln)
+	busy, busySrv := pair(t, ln)
+	idleSrv.SetIdle(true)
+	newcomer, newSrv := pair(t, ln)
+	if !closedByServer(t, idle) {
+		t.Fatal("the idle connection was not the one closed")
+	}
+	if !echoes(t, newcomer, newSrv) {
+		t.Fatal("the newcomer was not admitted")
+	}
+
+	// Now no one is idle and everyone is within the grace period.
+	waiting, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	// Accept logs that it waits before it waits for the first time.
+	for !strings.Contains(logs.String(), "accepting nothing for now") {
+		select {
+		case c := <-accepted:
+			c.Close()
+			t.Fatal("a connection beyond the bound was accepted while every pending one was young and busy")
+		default:
+			runtime.Gosched()
+		}
+	}
+	busySrv.SetIdle(true)
+	c := <-accepted
+	defer c.Close()
+	if !echoes(t, waiting, c) {
+		t.Fatal("the waiting connection was not served")
+	}
+	if !closedByServer(t, busy) {
+		t.Fatal("the connection that became idle was not the one closed")
+	}
+	if got := ln.Pending(); got != 3 {
+		t.Fatalf("%d pending, want 3", got)
+	}
+}
+
 // TestAcceptRidesOutDescriptorExhaustion lowers the process's RLIMIT_NOFILE so that the next
 // accept fails with "too many open files": Accept sheds the oldest pending connection to free
-// a descriptor, backs off, accepts the waiting client, and logs the episode once; the
+// a descriptor, backs off, accepts the waiting client, and logs it once; the
 // authenticated connection is served throughout.
 func TestAcceptRidesOutDescriptorExhaustion(t *testing.T) {
 	// Not parallel: the descriptor limit is the whole process's.
@@ -132,8 +188,8 @@ func TestAcceptRidesOutDescriptorExhaustion(t *testing.T) {
 		t.Fatal("the authenticated connection was shed")
 	}
 	out := logs.String()
-	if strings.Count(out, "accept failed") != 1 || !strings.Contains(out, "too many open files") || !strings.Contains(out, "accepting again") {
-		t.Fatalf("want one warning for the episode and one recovery line, logged:\n%s", out)
+	if strings.Count(out, "accept failed") != 1 || !strings.Contains(out, "too many open files") {
+		t.Fatalf("want one warning for the failed accept, logged:\n%s", out)
 	}
 }
 

@@ -91,9 +91,12 @@ type Config struct {
 	// HandshakeTimeout bounds the TLS handshake (default 10 s).
 	HandshakeTimeout time.Duration
 	// MaxPending bounds, per role, the connections that have not authenticated yet (TLS
-	// handshakes, MQTT connections before their CONNECT is accepted, HTTP connections): the
-	// oldest is closed to admit a new one. 0: connlimit.DefaultMax().
+	// handshakes, MQTT connections before their CONNECT is accepted, HTTP connections); see
+	// package connlimit for which is closed to admit a new one. 0: connlimit.DefaultMax().
 	MaxPending int
+	// PendingGrace is how long a new connection is safe from being closed for a newcomer
+	// (0: connlimit.DefaultGrace; negative: none, the oldest is closed).
+	PendingGrace time.Duration
 	// RequestTimeout bounds reading a whole HTTP request (an HTTPS publish carries at most
 	// 128 KB) and writing its answer, and IdleTimeout a keep-alive connection between
 	// requests, so that no client holds a socket by sending slowly, reading slowly or not at
@@ -146,7 +149,11 @@ func Start(cfg Config) (*Gateway, error) {
 			g.Close()
 			return nil, fmt.Errorf("listen for port %s role on %s: %w", role, addr, err)
 		}
-		g.listeners[role] = connlimit.Wrap(ln, cfg.MaxPending, "port "+string(role)+" role", cfg.Logger)
+		limited := connlimit.Wrap(ln, cfg.MaxPending, "port "+string(role)+" role", cfg.Logger)
+		if cfg.PendingGrace != 0 {
+			limited.Grace = cfg.PendingGrace
+		}
+		g.listeners[role] = limited
 	}
 	g.httpLn = newConnListener(g.listeners[Role443])
 	g.httpSrv = &http.Server{
@@ -156,7 +163,12 @@ func Start(cfg Config) (*Gateway, error) {
 		ReadTimeout:       cfg.RequestTimeout,
 		WriteTimeout:      cfg.RequestTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if gc, ok := c.(*Conn); ok && gc.pending != nil {
+				gc.pending.SetIdle(st == http.StateIdle) // idle keep-alive sockets are shed first
+			}
+		},
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	g.wg.Go(func() { _ = g.httpSrv.Serve(g.httpLn) })
 	for role, ln := range g.listeners {

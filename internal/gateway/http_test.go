@@ -17,6 +17,7 @@ import (
 func TestFloodDoesNotLockOutDevices(t *testing.T) {
 	tg := startGateway(t, func(c *Config) {
 		c.MaxPending = 4
+		c.PendingGrace = -1              // silent sockets: the oldest goes, however young
 		c.HandshakeTimeout = time.Minute // only the bound can close the flood in time
 	})
 	device, err := tg.dialTLS(t, Role443, endpoint, ALPNMQTT)
@@ -83,5 +84,37 @@ func TestHTTPTimeouts(t *testing.T) {
 	fmt.Fprintf(slow, "POST /topics/t HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\nonly a little", endpoint)
 	if !closedByServer(slow) {
 		t.Fatal("a request whose body never comes was not closed")
+	}
+}
+
+// TestIdleHTTPSocketsGiveWayToDevices: with every place for unauthenticated sockets held by
+// idle HTTP keep-alive connections, a device still gets in, and an idle one is closed for it.
+func TestIdleHTTPSocketsGiveWayToDevices(t *testing.T) {
+	tg := startGateway(t, func(c *Config) { c.MaxPending = 4 })
+	var idle []net.Conn
+	for range 4 {
+		c, err := tg.dialTLS(t, Role443, endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n\r\n", endpoint)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		idle = append(idle, c)
+	}
+	// The server marks a connection idle just after its answer is sent: a device that comes
+	// before waits in the backlog until it is.
+	device, err := tg.dialTLS(t, Role443, endpoint, ALPNMQTT)
+	if err != nil {
+		t.Fatalf("a device beside idle HTTP sockets: %v", err)
+	}
+	if !echoes(device, 'A') {
+		t.Fatal("the device was not served")
+	}
+	if !closedByServer(idle[0]) {
+		t.Fatal("the oldest idle HTTP socket was not closed for the device")
 	}
 }
