@@ -34,7 +34,8 @@ func (b consoleBackend) Now() time.Time { return b.e.clock.Now() }
 func (b consoleBackend) Functions() []console.Function {
 	var out []console.Function
 	for _, fn := range b.e.registry.functionList() {
-		out = append(out, console.Function{Name: fn.Name(), ARN: fn.ARN(), Datapoints: fn.Datapoints()})
+		_, sts, _ := b.e.registry.statements(fn.Name()) // the function exists: it was just listed
+		out = append(out, console.Function{Name: fn.Name(), ARN: fn.ARN(), Datapoints: fn.Datapoints(), Statements: len(sts)})
 	}
 	return out
 }

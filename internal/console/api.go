@@ -202,9 +202,10 @@ func (c *Console) functions(w http.ResponseWriter, _ *http.Request) {
 		ColdStart bool    `json:"c,omitempty"`
 	}
 	type fn struct {
-		Name   string  `json:"name"`
-		ARN    string  `json:"arn"`
-		Points []point `json:"points"`
+		Name       string  `json:"name"`
+		ARN        string  `json:"arn"`
+		Statements int     `json:"statements"`
+		Points     []point `json:"points"`
 	}
 	out := []fn{}
 	for _, f := range c.backend.Functions() {
@@ -212,7 +213,7 @@ func (c *Console) functions(w http.ResponseWriter, _ *http.Request) {
 		for _, p := range f.Datapoints {
 			pts = append(pts, point{T: p.Time.UnixMilli(), Duration: float64(p.Duration.Microseconds()) / 1000, Error: p.Error, Throttled: p.Throttled, ColdStart: p.ColdStart})
 		}
-		out = append(out, fn{Name: f.Name, ARN: f.ARN, Points: pts})
+		out = append(out, fn{Name: f.Name, ARN: f.ARN, Statements: f.Statements, Points: pts})
 	}
 	writeJSON(w, map[string]any{"functions": out})
 }

@@ -312,6 +312,16 @@ func testLive(t *testing.T, b *browser) {
 	b.screenshot(t, shots, "5-functions-monitor")
 	b.run(t, "permissions tab", chromedp.Click(chromedp.CSS(`button[data-tab="permissions"]`)), chromedp.WaitVisible(chromedp.CSS(`#add-perm`)))
 	b.screenshot(t, shots, "6-functions-permissions")
+	// Remove AWS IoT's permission from the page, then add it back.
+	b.run(t, "remove the permission", chromedp.Click(chromedp.CSS(`button.remove-perm`)),
+		chromedp.WaitVisible(chromedp.CSS(`#add-perm`)), chromedp.WaitNotPresent(chromedp.CSS(`button.remove-perm`)))
+	if perms, err := emu.Permissions("auth-fn"); err != nil || len(perms) != 0 {
+		t.Fatalf("after Remove on the page the function's policy is %+v (%v), want empty", perms, err)
+	}
+	b.run(t, "add the permission", chromedp.Click(chromedp.CSS(`#add-perm`)), chromedp.WaitVisible(chromedp.CSS(`button.remove-perm`)))
+	if perms, err := emu.Permissions("auth-fn"); err != nil || len(perms) != 1 || perms[0].Principal != "iot.amazonaws.com" {
+		t.Fatalf("after Add permission on the page the function's policy is %+v (%v), want AWS IoT's permission", perms, err)
+	}
 	b.page(t, base, "#/logs")
 	b.run(t, "query results", chromedp.WaitVisible(chromedp.CSS(`#results table`)))
 	b.screenshot(t, shots, "7-logs")

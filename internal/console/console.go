@@ -59,6 +59,10 @@ type Function struct {
 	Name       string
 	ARN        string
 	Datapoints []lambdarunner.Datapoint
+	// Statements counts the statements of its resource-based policy: the page asks Lambda's
+	// GetPolicy for them only when there are some, since GetPolicy answers an empty policy
+	// with a 404 that the browser would report as an error.
+	Statements int
 }
 
 // Console serves the console's pages and API.

@@ -126,8 +126,9 @@ function drawChart(c, series, colors, span) {
 // permission to invoke it (Lambda's GetPolicy, AddPermission, RemovePermission).
 async function permissions(body, fn) {
   const path = "/2015-03-31/functions/" + encodeURIComponent(fn.name) + "/policy";
-  const p = await aws("GET", path);
-  const doc = JSON.parse(p.Policy || "{}");
+  // GetPolicy answers a policy without statements with ResourceNotFoundException (404).
+  const fresh = (await api("/console/api/functions")).functions.find(f => f.name === fn.name) || fn;
+  const doc = fresh.statements ? JSON.parse((await aws("GET", path)).Policy || "{}") : {};
   const sts = doc.Statement || [];
   const list = await aws("GET", "/authorizers/");
   const sid = el("input", {id: "perm-sid", value: "iot-invoke-" + Date.now().toString(36)});
@@ -139,7 +140,7 @@ async function permissions(body, fn) {
       el("td", {title: JSON.stringify(st.Condition || {})}, JSON.stringify(st.Condition || {})),
       el("td", {}, el("button", {class: "remove-perm", onclick: () => guard(async () => { await aws("DELETE", path + "/" + encodeURIComponent(st.Sid)); toast("removed " + st.Sid); await reload(); })}, "Remove")))), "auto")
       : el("p", {class: "bad"}, "No statement: AWS IoT may not invoke this function, and every connection through its authorizers fails."),
-    el("pre", {}, pretty(doc))),
+    sts.length ? el("pre", {}, pretty(doc)) : null),
     el("section", {}, el("h2", {}, "Add AWS IoT's permission"), el("div", {class: "filters"}, "Statement ID ", sid, " Source ARN ", source,
       el("button", {class: "primary", id: "add-perm", onclick: () => guard(async () => {
         await aws("POST", path, {StatementId: sid.value, Action: "lambda:InvokeFunction", Principal: "iot.amazonaws.com", SourceArn: source.value});
