@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,32 +35,28 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	match := eventFilter(q.Get("client"), q.Get("status"), q.Get("type"))
 
 	mem := c.backend.Logs()
-	all, end := mem.EventsSince(0)
-	first := end - uint64(len(all))
-	if before == 0 || before > end {
-		before = end
+	if before == 0 {
+		before = math.MaxUint64
 	}
-	var rows []eventRow
-	matched := 0
-	older := uint64(0)
-	for i := int(before-first) - 1; i >= 0; i-- {
-		e := all[i]
+	var (
+		rows  []eventRow
+		older uint64 // where the next page starts: 0 when there is none
+	)
+	first, end := mem.EventsBefore(before, func(pos uint64, e iotlog.Event) bool {
 		if !match(e) {
-			continue
+			return true
 		}
-		matched++
 		if len(rows) == limit {
-			older = first + uint64(i) + 1
-			break
+			older = pos + 1
+			return false
 		}
-		b, err := e.MarshalJSON()
-		if err != nil {
-			continue
+		if b, err := e.MarshalJSON(); err == nil {
+			rows = append(rows, eventRow{Pos: pos, Event: b, Connection: e.ConnectionID})
 		}
-		rows = append(rows, eventRow{Pos: first + uint64(i), Event: b, Connection: e.ConnectionID})
-	}
+		return true
+	})
 	authorizers(mem, rows)
-	writeJSON(w, map[string]any{"events": rows, "older": older, "end": end, "stored": len(all)})
+	writeJSON(w, map[string]any{"events": rows, "older": older, "end": end, "stored": end - first})
 }
 
 // eventFilter matches events by client ID (a substring), status and event type.
@@ -85,15 +82,15 @@ func authorizers(mem *iotlog.Memory, rows []eventRow) {
 	if len(want) == 0 {
 		return
 	}
-	for _, t := range mem.Traces() {
-		if t.Step != iotlog.StepAuthorizer {
-			continue
+	mem.ScanTraces(func(t iotlog.Trace) bool {
+		if t.Step == iotlog.StepAuthorizer {
+			name, _ := t.Data["authorizer"].(string)
+			for _, i := range want[t.TraceID] {
+				rows[i].Authorizer = name
+			}
 		}
-		name, _ := t.Data["authorizer"].(string)
-		for _, i := range want[t.TraceID] {
-			rows[i].Authorizer = name
-		}
-	}
+		return true
+	})
 }
 
 // traceRow is one step of the decision trace.
@@ -114,24 +111,25 @@ func (c *Console) attempt(w http.ResponseWriter, r *http.Request) {
 	}
 	mem := c.backend.Logs()
 	var events []json.RawMessage
-	for _, e := range mem.Events() {
+	mem.EventsBefore(math.MaxUint64, func(_ uint64, e iotlog.Event) bool {
 		if e.TraceID == id {
 			if b, err := e.MarshalJSON(); err == nil {
-				events = append(events, b)
+				events = append([]json.RawMessage{b}, events...) // oldest first
 			}
 		}
-	}
+		return true
+	})
 	var steps []traceRow
 	requestID := ""
-	for _, t := range mem.Traces() {
-		if t.TraceID != id {
-			continue
+	mem.ScanTraces(func(t iotlog.Trace) bool {
+		if t.TraceID == id {
+			steps = append(steps, traceRow{Time: t.Time, Step: t.Step, Message: t.Message, Data: t.Data})
+			if rid, ok := t.Data["requestId"].(string); ok {
+				requestID = rid
+			}
 		}
-		steps = append(steps, traceRow{Time: t.Time, Step: t.Step, Message: t.Message, Data: t.Data})
-		if rid, ok := t.Data["requestId"].(string); ok {
-			requestID = rid
-		}
-	}
+		return true
+	})
 	if len(events) == 0 && len(steps) == 0 {
 		writeError(w, http.StatusNotFound, "no event or trace with traceId "+id+" is in the event store (it may have been forgotten: the store keeps the newest)")
 		return
