@@ -26,22 +26,34 @@ type target struct {
 	ServerName string `json:"serverName"` // SNI
 	CAPEM      string `json:"caPEM"`      // the CA that signed the server certificate
 	Username   string `json:"username"`   // the MQTT username (custom authorizer credentials)
+	// CertPEM and KeyPEM are the device certificate of an X.509 target (port 8883, no ALPN);
+	// empty for custom authentication.
+	CertPEM string `json:"certPEM,omitempty"`
+	KeyPEM  string `json:"keyPEM,omitempty"`
 }
 
 // tlsConfig is the client TLS configuration for t: it trusts t's CA, sends SNI and offers ALPN
-// mqtt. It has no ClientSessionCache, so that every connect is a full handshake (no
+// mqtt, or, for an X.509 target, presents the device certificate without ALPN. It has no ClientSessionCache, so that every connect is a full handshake (no
 // resumption) whatever the server offers.
 func (t target) tlsConfig() (*tls.Config, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(t.CAPEM)) {
 		return nil, errors.New("no CA certificate in the target's PEM")
 	}
-	return &tls.Config{
+	cfg := &tls.Config{
 		RootCAs:    pool,
 		ServerName: t.ServerName,
 		NextProtos: []string{"mqtt"},
 		MinVersion: tls.VersionTLS12,
-	}, nil
+	}
+	if t.CertPEM != "" {
+		cert, err := tls.X509KeyPair([]byte(t.CertPEM), []byte(t.KeyPEM))
+		if err != nil {
+			return nil, fmt.Errorf("device certificate: %w", err)
+		}
+		cfg.Certificates, cfg.NextProtos = []tls.Certificate{cert}, nil
+	}
+	return cfg, nil
 }
 
 // client connects to one target.

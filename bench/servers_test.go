@@ -47,12 +47,14 @@ type server struct {
 }
 
 // servers are the sides of every comparison: the emulator with an in-process authorizer, bare
-// mochi (the baseline for the emulator), and the emulator with the example authorizer as an
-// executable behind its Runtime API (compared with the in-process kind).
+// mochi (the baseline for the emulator), the emulator with the example authorizer as an
+// executable behind its Runtime API (compared with the in-process kind), and the emulator
+// with an X.509 device on port 8883 (compared with custom authentication).
 var servers = []server{
 	{"emulator", startEmulator},
 	{"mochi", startMochi},
 	{"executable", startExecutable},
+	{"x509", startX509},
 }
 
 // signingKey is the token signing key pair; RSA key generation is slow, so one per binary.
@@ -162,6 +164,24 @@ func startWithLog(tb testing.TB, fn emulator.Function, log emulator.LogConfig, s
 		ServerName: serverName,
 		CAPEM:      string(emu.CAPEM()),
 		Username:   username(tb),
+	}, emu
+}
+
+// startX509 starts an emulator without authorizers and issues one device certificate with a
+// policy that allows iot:Connect; the target connects with it on the 8883 role.
+func startX509(tb testing.TB) (target, *emulator.Emulator) {
+	tb.Helper()
+	emu := emulator.NewTest(tb, emulator.Config{AccountID: account, Region: region, Listen: emulator.Listen{MQTT443: "off", HTTP8443: "off"}})
+	dev, err := emu.IssueDevice(emulator.DeviceOptions{Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:` + region + `:` + account + `:client/*"}]}`})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return target{
+		Addr:       emu.Addr(emulator.Port8883).String(),
+		ServerName: serverName,
+		CAPEM:      string(emu.CAPEM()),
+		CertPEM:    string(dev.CertPEM),
+		KeyPEM:     string(dev.KeyPEM),
 	}, emu
 }
 

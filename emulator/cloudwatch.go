@@ -113,5 +113,5 @@ func (b apiBackend) FunctionDatapoints() map[string][]lambdarunner.Datapoint {
 // Now implements controlplane.CloudWatch.
 func (b apiBackend) Now() time.Time { return b.e.clock.Now() }
 
-// Account implements controlplane.CloudWatch.
-func (b apiBackend) Account() (region, accountID string) { return b.e.cfg.Region, b.e.cfg.AccountID }
+// RegionAndAccount implements controlplane.CloudWatch.
+func (b apiBackend) RegionAndAccount() (region, accountID string) { return b.e.cfg.Region, b.e.cfg.AccountID }

@@ -47,6 +47,12 @@ type Config struct {
 	DefaultAuthorizer string `yaml:"defaultAuthorizer"`
 	// Functions are the Lambda functions authorizers invoke.
 	Functions []Function `yaml:"functions"`
+	// Policies, Things, CACertificates and Certificates are the account's X.509 side: named
+	// IoT policies, things, registered CA certificates and device certificates.
+	Policies       []Policy        `yaml:"policies"`
+	Things         []Thing         `yaml:"things"`
+	CACertificates []CACertificate `yaml:"caCertificates"`
+	Certificates   []Certificate   `yaml:"certificates"`
 	// Log chooses where events and traces go.
 	Log LogConfig `yaml:"log"`
 	// HandshakeTimeout bounds the TLS handshake, and FirstPacketTimeout the wait for the first

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/iotemu/iotemu/emulator/certauth"
 	"github.com/iotemu/iotemu/emulator/controlplane"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/lambdarunner"
@@ -126,3 +127,9 @@ func (b apiBackend) LogLevels() iotlog.Levels { return b.e.LogLevels() }
 
 // UpdateLogLevels implements controlplane.Logging.
 func (b apiBackend) UpdateLogLevels(update func(*iotlog.Levels)) { b.e.log.UpdateLevels(update) }
+
+// Account implements controlplane.X509Backend.
+func (b apiBackend) Account() *certauth.Registry { return b.e.certs }
+
+// Issuer implements controlplane.X509Backend.
+func (b apiBackend) Issuer() *certauth.Issuer { return b.e.Issuer() }

@@ -2,7 +2,10 @@
 // authentication: TLS listeners that apply AWS's SNI, ALPN and port rules, the account's
 // custom authorizers, and an MQTT broker that enforces the policies they return. Devices reach
 // it as they reach AWS on port 443: MQTT with ALPN mqtt, MQTT over WebSockets
-// (wss://ENDPOINT/mqtt) and the HTTPS publish (POST https://ENDPOINT/topics/TOPIC).
+// (wss://ENDPOINT/mqtt) and the HTTPS publish (POST https://ENDPOINT/topics/TOPIC). Devices
+// with X.509 client certificates connect on 8883, on 443 with ALPN x-amzn-mqtt-ca, and publish
+// over HTTPS on 8443, under the named policies attached to their registered certificates
+// (Account, IssueDevice).
 //
 // Start one in a test the way net/http/httptest starts a server, and connect a device with
 // paho (Example_deviceTest shows the signing key, the token and the credentials):
@@ -28,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotemu/iotemu/emulator/certauth"
 	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/controlplane"
 	"github.com/iotemu/iotemu/emulator/customauth"
@@ -79,6 +83,8 @@ type Emulator struct {
 	api      *httpServer
 	registry *registry
 	keys     *keyring
+	certs    *certauth.Registry
+	issuer   *certauth.Issuer
 	log      *iotlog.Logger
 	memory   *iotlog.Memory
 	closers  []io.Closer
@@ -119,6 +125,9 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if err := e.setupRegistry(); err != nil {
 		return nil, err
 	}
+	if err := e.setupCertificates(); err != nil {
+		return nil, err
+	}
 	cert, err := e.ca.Issue(append(e.Endpoints(), "*.iot."+cfg.Region+".amazonaws.com", "localhost"), []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 	if err != nil {
 		return nil, err
@@ -127,6 +136,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 		Region:             cfg.Region,
 		AccountID:          cfg.AccountID,
 		Auth:               &customauth.Authenticator{Registry: e.registry, ShowSecrets: cfg.Log.ShowSecrets},
+		Certs:              e.certs,
 		Log:                e.log,
 		FirstPacketTimeout: cfg.FirstPacketTimeout,
 		Clock:              opts.Clock,
@@ -135,6 +145,7 @@ func Start(cfg Config, opts Options) (_ *Emulator, err error) {
 	if err != nil {
 		return nil, err
 	}
+	e.certs.OnChange(e.broker.RecheckCertificates)
 	e.gw, err = gateway.Start(gateway.Config{
 		Listen:           cfg.Listen.addrs(),
 		Certificate:      cert,

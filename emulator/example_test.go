@@ -135,7 +135,7 @@ func TestPackageDocSnippet(t *testing.T) {
 // a test or an example, line for line, so that it compiles and runs in CI.
 func TestDocSnippets(t *testing.T) {
 	var tests bytes.Buffer
-	for _, f := range []string{"example_test.go", "../authcheck/check_test.go", "../scenarios/example_test.go"} {
+	for _, f := range []string{"example_test.go", "example_x509_test.go", "../authcheck/check_test.go", "../scenarios/example_test.go"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

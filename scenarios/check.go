@@ -49,6 +49,7 @@ func (sc *Scenario) check(p *problems, inVariant bool) {
 	if d := sc.setup.DefaultAuthorizer; d != nil && d.name != "" {
 		refs = append(refs, reference{refAuthorizer, *d})
 	}
+	refs = append(refs, sc.setup.x509Refs()...)
 	for _, name := range slices.Sorted(maps.Keys(sc.clients)) {
 		refs = append(refs, sc.clients[name].check(p, name)...)
 	}
@@ -81,6 +82,9 @@ func (sc *Scenario) check(p *problems, inVariant bool) {
 
 // names lists the defined names of a kind.
 func (sc *Scenario) names(kind string) []string {
+	if names, ok := sc.setup.x509Names(kind); ok {
+		return names
+	}
 	switch kind {
 	case refClient:
 		return slices.Sorted(maps.Keys(sc.clients))
@@ -100,10 +104,14 @@ func (c *client) check(p *problems, name string) []reference {
 	case c.CredentialsIn != "" && c.Transport != "wss" && c.Transport != "https":
 		p.add(c.at, "client %s: credentialsIn is for wss and https clients", name)
 	}
+	var refs []reference
 	if c.SignWith != nil {
-		return []reference{{refKey, *c.SignWith}}
+		refs = append(refs, reference{refKey, *c.SignWith})
 	}
-	return nil
+	if c.Certificate != nil {
+		refs = append(refs, reference{refCertificate, *c.Certificate})
+	}
+	return refs
 }
 
 // check records a function's problems and reports whether it is a static function.

@@ -170,6 +170,7 @@ func (x *execution) tlsConfig(c *client) *tls.Config {
 	default:
 		cfg.NextProtos = []string{"http/1.1"}
 	}
+	x.certificateTLS(c, cfg)
 	return cfg
 }
 

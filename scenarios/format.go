@@ -16,7 +16,7 @@ import (
 // document is a whole scenario file.
 type document struct {
 	variant  `yaml:",inline"`
-	Cause    string   `yaml:"cause"` // CauseDevice or CauseFunction
+	Cause    string   `yaml:"cause"` // CauseDevice, CauseFunction or CauseCertificate
 	Variants variants `yaml:"variants"`
 }
 
@@ -57,6 +57,12 @@ type setup struct {
 	Functions         map[string]*function   `yaml:"functions"`
 	Authorizers       map[string]*authorizer `yaml:"authorizers"`
 	DefaultAuthorizer *ref                   `yaml:"defaultAuthorizer"`
+	// The X.509 side (x509.go): named policies (YAML documents), things, CA certificates and
+	// device certificates the runner makes.
+	Policies       map[string]yaml.Node       `yaml:"policies"`
+	Things         map[string]*thingDef       `yaml:"things"`
+	CACertificates map[string]*caDef          `yaml:"caCertificates"`
+	Certificates   map[string]*certificateDef `yaml:"certificates"`
 }
 
 // keyFile names a PEM private key file.
@@ -141,6 +147,7 @@ type client struct {
 	URLEncodeSignature *bool             `yaml:"urlEncodeSignature"`
 	CredentialsIn      string            `yaml:"credentialsIn"`
 	Headers            map[string]string `yaml:"headers"`
+	Certificate        *ref              `yaml:"certificate"` // a key of setup.certificates
 	at                 pos
 }
 
@@ -209,6 +216,7 @@ type step struct {
 	ExpectNoEvent        *expectNoEventStep     `yaml:"expectNoEvent"`
 	ExpectTrace          *expectTraceStep       `yaml:"expectTrace"`
 	Query                *queryStep             `yaml:"query"`
+	SetCertificate       *setCertificateStep    `yaml:"setCertificate"`
 	at                   pos
 }
 

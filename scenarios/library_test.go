@@ -47,8 +47,8 @@ func TestLibraryTeaches(t *testing.T) {
 				t.Errorf("%s: the description has no %q", sc.File, part)
 			}
 		}
-		if sc.Cause != CauseDevice && sc.Cause != CauseFunction {
-			t.Errorf("%s: cause %q, want %s or %s", sc.File, sc.Cause, CauseDevice, CauseFunction)
+		if sc.Cause != CauseDevice && sc.Cause != CauseFunction && sc.Cause != CauseCertificate {
+			t.Errorf("%s: cause %q, want %s, %s or %s", sc.File, sc.Cause, CauseDevice, CauseFunction, CauseCertificate)
 		}
 		if sc.VariantDescription == "" {
 			t.Errorf("%s: variant %s has no description", sc.File, sc.Name)

@@ -27,7 +27,8 @@ type Scenario struct {
 	Description string
 	// VariantDescription is what the variant shows ("" for a file without variants).
 	VariantDescription string
-	// Cause is the file's cause: CauseDevice, CauseFunction, or "" when it declares none.
+	// Cause is the file's cause: CauseDevice, CauseFunction, CauseCertificate, or "" when it
+	// declares none.
 	Cause string
 
 	setup    setup
@@ -214,7 +215,7 @@ func (s setup) with(v setup) setup {
 	s.Keys = merged(s.Keys, v.Keys)
 	s.Functions = merged(s.Functions, v.Functions)
 	s.Authorizers = merged(s.Authorizers, v.Authorizers)
-	return s
+	return s.withX509(v)
 }
 
 // merged returns base with over's entries replacing base's of the same name.

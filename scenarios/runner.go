@@ -162,6 +162,7 @@ type execution struct {
 	emu     *emulator.Emulator
 	keys    map[string]*rsa.PrivateKey
 	devices map[string]*device
+	certs   map[string]*emulator.DeviceCertificate // setup.certificates, with their keys
 }
 
 // start starts the scenario's emulator and resolves its devices.
@@ -186,6 +187,10 @@ func (r *Runner) start(ctx context.Context, sc *Scenario, log *syncbuf.Buffer) (
 	}
 	x.emu, err = emulator.Start(cfg, emulator.Options{Clock: clock.NewVirtual(time.Now()), Stdout: log})
 	if err != nil {
+		return nil, err
+	}
+	if err := x.setupX509(); err != nil {
+		x.emu.Close()
 		return nil, err
 	}
 	for name, c := range sc.clients {

@@ -17,6 +17,9 @@ const (
 	// CauseFunction: the authorizer function's answer (garbage, throws, slow, invalid fields,
 	// policies). iotemu check covers these with its own event and answer checks.
 	CauseFunction = "function"
+	// CauseCertificate: an X.509 device and the account's certificates, CA certificates,
+	// policies and things. No authorizer takes part, so iotemu check does not run these.
+	CauseCertificate = "certificate"
 )
 
 // SubstitutedFunction is the function name a Substitute replaces: the library's "authorizer".

@@ -25,6 +25,9 @@
 // When the Backend also implements CloudWatch, the same listener serves CloudWatch Logs and
 // CloudWatch's Lambda metrics (see CloudWatch).
 //
+// A Backend that also implements X509Backend gets the certificate, CA certificate, policy and
+// thing operations listed there.
+//
 // Requests are not authenticated: the SigV4 Authorization header is accepted whatever it
 // holds, so any credentials (even dummy ones) work. Serve it on loopback only.
 //
@@ -147,6 +150,9 @@ func New(b Backend) *Handler {
 	h.mux.HandleFunc("POST /2015-03-31/functions/{name}/policy", h.addPermission)
 	h.mux.HandleFunc("GET /2015-03-31/functions/{name}/policy", h.getPolicy)
 	h.mux.HandleFunc("DELETE /2015-03-31/functions/{name}/policy/{statementId}", h.removePermission)
+	if x, ok := b.(X509Backend); ok {
+		h.routeX509(x)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnknownOperation, r.Method+" "+r.URL.Path+" is not an operation this emulator serves")
 	})

@@ -1,6 +1,9 @@
 package policy
 
-import "slices"
+import (
+	"maps"
+	"slices"
+)
 
 // Action names AWS IoT checks on the data plane.
 const (
@@ -61,6 +64,7 @@ type compiled struct {
 // evaluated together. Nil documents are ignored.
 func Compile(docs []*Document, ctx Context) *Policy {
 	ctx.ConnectAttributes = slices.Clone(ctx.ConnectAttributes)
+	ctx.Variables = maps.Clone(ctx.Variables)
 	p := &Policy{ctx: ctx}
 	var allows []compiled
 	for _, d := range docs {

@@ -19,6 +19,11 @@ type Context struct {
 	// ConnectAttributes is the multi-valued key iot:ConnectAttributes, e.g.
 	// "PersistentConnect", "LastWill". Empty means absent.
 	ConnectAttributes []string
+	// Variables holds the policy variables of an X.509 connection (iot:Certificate.* and,
+	// when the client ID names a thing attached to the certificate, iot:Connection.Thing.*),
+	// keyed by name in lower case; they serve as condition keys too. Nil for custom
+	// authentication.
+	Variables map[string]string
 }
 
 // values returns the value(s) of a condition key; ok is false when the key is absent.
@@ -32,6 +37,9 @@ func (c *Context) values(key string) (vals []string, ok bool) {
 		if !ok {
 			return nil, false
 		}
+		return []string{v}, true
+	}
+	if v, ok := c.Variables[strings.ToLower(key)]; ok {
 		return []string{v}, true
 	}
 	// AWS (inferred): any other key, thing and certificate keys included, is absent for a
@@ -51,6 +59,8 @@ func (c *Context) variable(name string) (string, bool) {
 		v = c.DomainName
 	case "aws:sourceip":
 		v = c.SourceIP
+	default:
+		v = c.Variables[strings.ToLower(name)]
 	}
 	return v, v != ""
 }
@@ -59,6 +69,12 @@ func (c *Context) variable(name string) (string, bool) {
 func (c *Context) whyUnresolved(name string) string {
 	lower := strings.ToLower(name)
 	switch {
+	case c.Variables != nil && strings.HasPrefix(lower, "iot:connection.thing."):
+		// AWS: thing variables resolve only when the client ID names a thing attached to the
+		// certificate.
+		return "the client ID does not name a thing attached to this certificate"
+	case c.Variables != nil && strings.HasPrefix(lower, "iot:certificate."):
+		return "the certificate has no such field"
 	case strings.HasPrefix(lower, "iot:connection.thing."), strings.HasPrefix(lower, "iot:certificate."):
 		// AWS (inferred): thing and certificate variables do not resolve for custom authentication.
 		return "thing and certificate variables do not resolve for custom authentication"

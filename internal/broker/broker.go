@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -33,7 +34,10 @@ type Config struct {
 	Region    string
 	AccountID string
 	Auth      Authenticator
-	Log       *iotlog.Logger
+	// Certs authenticates the connections that presented an X.509 client certificate (nil:
+	// they are refused).
+	Certs CertAuthenticator
+	Log   *iotlog.Logger
 	// FirstPacketTimeout bounds the wait for CONNECT after the TLS handshake (default 10 s).
 	FirstPacketTimeout time.Duration
 	// Clock runs the authorizer's refresh and disconnect timers and HTTP answer caching
@@ -47,6 +51,8 @@ type Broker struct {
 	cfg      Config
 	server   *mqtt.Server
 	versions versions
+	// recheckMu serialises RecheckCertificates, which rewrites sessions' policies.
+	recheckMu sync.Mutex
 }
 
 // New creates a Broker with AWS IoT's capabilities and starts mochi's event loop.
@@ -182,6 +188,9 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 // the authorizer returned. On failure it logs the Connection.AuthNError and the trace, and
 // returns false.
 func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *policy.Policy, bool) {
+	if len(s.Info.Certificates) > 0 {
+		return b.authorizeCert(s, traceID)
+	}
 	res, err := b.cfg.Auth.Authenticate(context.Background(), s.authReq)
 	if err != nil {
 		var f *customauth.Failure

@@ -24,7 +24,9 @@ func (b *Broker) startTimers(s *Session, cl *mqtt.Client) {
 	s.mu.Unlock()
 	// AWS: the connection is closed disconnectAfterInSeconds after connect, whatever later
 	// refreshes return; the value is fixed at connect.
-	b.schedule(s, s.disconnectAfter, func() { b.expire(s) })
+	if s.disconnectAfter > 0 { // a certificate connection has no disconnect time
+		b.schedule(s, s.disconnectAfter, func() { b.expire(s) })
+	}
 	if s.refreshAfter > 0 {
 		b.scheduleRefresh(s, s.refreshAfter)
 	}

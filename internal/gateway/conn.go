@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/netip"
@@ -19,6 +20,9 @@ type ConnInfo struct {
 	ALPN        string   // protocol agreed; "" when none
 	Remote      netip.AddrPort
 	ClientCerts int // number of certificates the client presented
+	// Certificates is the chain the client presented, its own certificate first; only the
+	// X.509 roles ask for one. The gateway does not verify it: the account's registry does.
+	Certificates []*x509.Certificate
 	// HTTP is set for what came over HTTP (MQTT over WebSockets, an HTTPS publish, a refused
 	// request): what the request (for WebSockets, the upgrade) carried.
 	HTTP *HTTPInfo

@@ -65,7 +65,6 @@ const (
 	RefuseHandshake   = "TLS_HANDSHAKE_FAILED"
 	RefuseNoSNI       = "NO_SNI"
 	RefuseWrongSNI    = "SNI_MISUSED"
-	RefuseX509        = "X509_NOT_EMULATED"
 	RefuseCertMissing = "CLIENT_CERTIFICATE_REQUIRED"
 	RefuseMQTTNoALPN  = "MQTT_WITHOUT_ALPN"
 	RefuseWrongHost   = "HOST_MISUSED"
@@ -81,7 +80,9 @@ type Config struct {
 	Certificate tls.Certificate
 	// Endpoints are the host names the SNI (and HTTP Host) must name, compared without case.
 	Endpoints []string
-	// MQTT receives connections on the 443 role with ALPN mqtt. It owns the connection.
+	// MQTT receives connections on the 443 role with ALPN mqtt, and the X.509 MQTT
+	// connections (8883, 443 with ALPN x-amzn-mqtt-ca) that presented a certificate. It owns
+	// the connection.
 	MQTT func(*Conn)
 	// HTTP serves the requests on the 443 role without ALPN (or http/1.1) that pass the Host
 	// rule and are not a WebSocket upgrade on /mqtt, which the gateway hands to MQTT itself.
@@ -270,6 +271,7 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 	state := tlsConn.ConnectionState()
 	info.ALPN = state.NegotiatedProtocol
 	info.ClientCerts = len(state.PeerCertificates)
+	info.Certificates = state.PeerCertificates
 	c := &Conn{Conn: tlsConn, Info: info}
 	c.pending, _ = raw.(*connlimit.Conn)
 	if r := g.check(info); r != nil {
@@ -285,7 +287,13 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 		g.httpLn.deliver(c)
 		return
 	}
-	// Only the 443 role with ALPN mqtt reaches here: check refuses every other combination.
+	if needsClientCert(info) && (role == Role8443 || info.ALPN == ALPNHTTPX509) {
+		// AWS: port 8443, and 443 with ALPN x-amzn-http-ca, are HTTPS with an X.509 client
+		// certificate; the handshake required one.
+		g.httpLn.deliver(c)
+		return
+	}
+	// The 443 role with ALPN mqtt, or an X.509 MQTT role with a client certificate.
 	g.cfg.MQTT(c)
 }
 
@@ -323,6 +331,8 @@ func (g *Gateway) tlsConfig(info *ConnInfo) *tls.Config {
 				NextProtos: []string{ALPNMQTT, ALPNMQTTX509, ALPNHTTPX509, ALPNHTTP11},
 			}
 			if needsClientCert(*info) {
+				// Any certificate completes the handshake; the account's registry judges it
+				// after CONNECT (see broker.authorizeCert).
 				cfg.ClientAuth = tls.RequireAnyClientCert
 			}
 			return cfg, nil
@@ -339,9 +349,6 @@ func (g *Gateway) check(info ConnInfo) *Refusal {
 	if !g.IsEndpoint(info.ServerName) {
 		// AWS: an SNI that is not one of the account's endpoints is refused before any authorizer runs.
 		return &Refusal{Info: info, Code: RefuseWrongSNI, Message: fmt.Sprintf("SNI %q is not this account's data endpoint (%s); the authorizer was not invoked", info.ServerName, strings.Join(g.cfg.Endpoints, " or "))}
-	}
-	if needsClientCert(info) {
-		return &Refusal{Info: info, Code: RefuseX509, Message: fmt.Sprintf("port %s role with ALPN %q means X.509 client-certificate authentication, which iotemu does not emulate yet; custom authentication works only on port 443 with ALPN mqtt", info.Role, info.ALPNOrNone())}
 	}
 	return nil
 }

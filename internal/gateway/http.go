@@ -84,7 +84,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			how)})
 		return
 	}
-	if r.URL.Path == WebSocketPath {
+	if r.URL.Path == WebSocketPath && len(info.Certificates) == 0 {
+		// AWS: MQTT over WebSockets is on port 443 without a client certificate; with one
+		// (8443, x-amzn-http-ca) the path is not an upgrade.
 		g.serveWebSocket(w, r, info)
 		return
 	}
