@@ -114,4 +114,6 @@ func (b apiBackend) FunctionDatapoints() map[string][]lambdarunner.Datapoint {
 func (b apiBackend) Now() time.Time { return b.e.clock.Now() }
 
 // RegionAndAccount implements controlplane.CloudWatch.
-func (b apiBackend) RegionAndAccount() (region, accountID string) { return b.e.cfg.Region, b.e.cfg.AccountID }
+func (b apiBackend) RegionAndAccount() (region, accountID string) {
+	return b.e.cfg.Region, b.e.cfg.AccountID
+}
