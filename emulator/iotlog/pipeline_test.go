@@ -100,3 +100,19 @@ func TestNewTraceIDIsAUniqueUUID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// After Close, recording is harmless and reaches no sink; Flush and Close return at once.
+func TestLoggerAfterClose(t *testing.T) {
+	mem := NewMemory()
+	l := New(mem)
+	l.Event(Event{ClientID: "before"}, nil)
+	l.Close()
+	l.Event(Event{ClientID: "after"}, nil)
+	l.Trace(Trace{Step: StepPolicy})
+	l.FunctionLine(FunctionLine{Message: "after"})
+	flushed(t, l)
+	l.Close()
+	if evs := mem.Events(); len(evs) != 1 || evs[0].ClientID != "before" || len(mem.Traces()) != 0 || len(mem.FunctionLines("")) != 0 {
+		t.Errorf("events %+v, traces %d, lines %d", evs, len(mem.Traces()), len(mem.FunctionLines("")))
+	}
+}

@@ -1,7 +1,6 @@
 package iotlog
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -118,7 +117,7 @@ func FormatTrace(t Trace) string {
 	var b strings.Builder
 	b.WriteString(formatTraceLine(t))
 	for _, k := range slices.Sorted(maps.Keys(t.Data)) {
-		v, err := json.Marshal(t.Data[k])
+		v, err := marshalNoHTMLEscape(t.Data[k])
 		if err != nil {
 			v = []byte(fmt.Sprintf("%v", t.Data[k]))
 		}

@@ -2,6 +2,7 @@ package iotlog
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,12 +87,25 @@ func TestTextSinkCompact(t *testing.T) {
 	s.WriteTrace(Trace{Step: StepLog, Message: "3 log records were dropped"})
 	s.WriteEvent(Event{Timestamp: testTime, TraceID: "t1", Status: StatusSuccess, EventType: EventConnect, ClientID: "dev1", PrincipalID: "p1"})
 	s.WriteEvent(Event{Timestamp: testTime, TraceID: "t2", Status: StatusSuccess, EventType: EventDisconnect, ClientID: "dev1", PrincipalID: "p1"})
+	for _, m := range []string{"START RequestId: r1 Version: $LATEST", "checking the token", "END RequestId: r1", "REPORT RequestId: r1\tDuration: 1.00 ms"} {
+		s.WriteFunctionLine(FunctionLine{Time: testTime, LogGroup: "/aws/lambda/fn", RequestID: "r1", Message: m})
+	}
 	s.(Flusher).Flush()
 	want := "    └ log: 3 log records were dropped\n" +
 		"19:02:03.123 Connect Success client=dev1 principal=p1\n" +
 		"    └ policy: allowed by statement 0\n" +
-		"19:02:03.123 Disconnect Success client=dev1 principal=p1\n"
+		"19:02:03.123 Disconnect Success client=dev1 principal=p1\n" +
+		"19:02:03.123 /aws/lambda/fn checking the token\n" +
+		"19:02:03.123 /aws/lambda/fn REPORT RequestId: r1\tDuration: 1.00 ms\n"
 	if buf.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+// Trace data is written as AWS writes JSON: <, > and & as they are.
+func TestFormatTraceDoesNotEscapeHTML(t *testing.T) {
+	got := FormatTrace(Trace{Step: "event", Message: "sent", Data: map[string]any{"token": Redact("allow")}})
+	if !strings.Contains(got, `data.token: "<redacted sha256:41008373, 5 bytes>"`) {
+		t.Errorf("got %s", got)
 	}
 }
