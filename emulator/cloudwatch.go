@@ -113,7 +113,7 @@ func (b apiBackend) FunctionDatapoints() map[string][]lambdarunner.Datapoint {
 // Now implements controlplane.CloudWatch.
 func (b apiBackend) Now() time.Time { return b.e.clock.Now() }
 
-// RegionAndAccount implements controlplane.CloudWatch.
-func (b apiBackend) RegionAndAccount() (region, accountID string) {
+// RegionAccount implements controlplane.CloudWatch.
+func (b apiBackend) RegionAccount() (region, accountID string) {
 	return b.e.cfg.Region, b.e.cfg.AccountID
 }

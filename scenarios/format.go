@@ -215,8 +215,8 @@ type step struct {
 	ExpectEvent          *expectEventStep       `yaml:"expectEvent"`
 	ExpectNoEvent        *expectNoEventStep     `yaml:"expectNoEvent"`
 	ExpectTrace          *expectTraceStep       `yaml:"expectTrace"`
-	Query                *queryStep             `yaml:"query"`
 	SetCertificate       *setCertificateStep    `yaml:"setCertificate"`
+	Query                *queryStep             `yaml:"query"`
 	at                   pos
 }
 

@@ -29,8 +29,8 @@ type CloudWatch interface {
 	FunctionDatapoints() map[string][]lambdarunner.Datapoint
 	// Now is the emulator's time (when a query was created).
 	Now() time.Time
-	// RegionAndAccount returns the region and account ID, for ARNs.
-	RegionAndAccount() (region, accountID string)
+	// RegionAccount returns the region and account ID, for ARNs.
+	RegionAccount() (region, accountID string)
 }
 
 // cloudWatch serves the CloudWatch Logs and CloudWatch operations over a CloudWatch.
@@ -53,7 +53,7 @@ func newCloudWatch(b Backend) *cloudWatch {
 	if !ok {
 		return nil
 	}
-	region, account := src.RegionAndAccount()
+	region, account := src.RegionAccount()
 	return &cloudWatch{src: src, region: region, account: account, queries: &queryStore{}}
 }
 

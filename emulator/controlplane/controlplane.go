@@ -22,11 +22,9 @@
 //	GetPolicy (Lambda)           GET    /2015-03-31/functions/{name}/policy
 //	RemovePermission (Lambda)    DELETE /2015-03-31/functions/{name}/policy/{statementId}
 //
-// When the Backend also implements CloudWatch, the same listener serves CloudWatch Logs and
-// CloudWatch's Lambda metrics (see CloudWatch).
-//
 // A Backend that also implements X509Backend gets the certificate, CA certificate, policy and
-// thing operations listed there.
+// thing operations listed there. When the Backend also implements CloudWatch, the same
+// listener serves CloudWatch Logs and CloudWatch's Lambda metrics (see CloudWatch).
 //
 // Requests are not authenticated: the SigV4 Authorization header is accepted whatever it
 // holds, so any credentials (even dummy ones) work. Serve it on loopback only.
