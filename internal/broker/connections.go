@@ -19,7 +19,8 @@ type Connection struct {
 	Source      string    // the device's address, host:port
 	ConnectedAt time.Time // on the emulator's clock
 	// RefreshAt is when the authorizer is next asked again (zero when the answer set no
-	// refreshAfterInSeconds); DisconnectAt is when disconnectAfterInSeconds closes it.
+	// refreshAfterInSeconds); DisconnectAt is when disconnectAfterInSeconds closes it (zero
+	// for a connection without that timer: an X.509 one).
 	RefreshAt, DisconnectAt time.Time
 	// PolicyDocuments are the documents in force, as the authorizer returned them.
 	PolicyDocuments []string
@@ -47,8 +48,10 @@ func (b *Broker) Connections() []Connection {
 			Source:          s.Info.Remote.String(),
 			ConnectedAt:     s.connectedAt,
 			RefreshAt:       s.refreshAt,
-			DisconnectAt:    s.connectedAt.Add(s.disconnectAfter),
 			PolicyDocuments: s.documents,
+		}
+		if s.disconnectAfter > 0 { // X.509 connections have no disconnect timer
+			c.DisconnectAt = s.connectedAt.Add(s.disconnectAfter)
 		}
 		s.mu.Unlock()
 		out = append(out, c)

@@ -153,7 +153,7 @@ type connectionRow struct {
 	Source          string    `json:"source"`
 	ConnectedAt     time.Time `json:"connectedAt"`
 	RefreshAt       time.Time `json:"refreshAt,omitzero"`
-	DisconnectAt    time.Time `json:"disconnectAt"`
+	DisconnectAt    time.Time `json:"disconnectAt,omitzero"`
 	PolicyDocuments []string  `json:"policyDocuments"`
 }
 

@@ -188,7 +188,7 @@ async function clockPage(main) {
     const rows = [];
     for (const x of cs.connections) {
       if (x.refreshAt) rows.push([new Date(x.refreshAt).getTime(), "refresh", x.clientId]);
-      rows.push([new Date(x.disconnectAt).getTime(), "disconnect", x.clientId]);
+      if (x.disconnectAt) rows.push([new Date(x.disconnectAt).getTime(), "disconnect", x.clientId]);
     }
     rows.sort((a, b) => a[0] - b[0]);
     timers.replaceChildren(rows.length ? table(["Due in", "Timer", "Client ID"], rows.slice(0, 100).map(r => el("tr", {}, el("td", {}, left((r[0] - nowMs) / 1000)), el("td", {}, r[1]), el("td", {}, r[2]))))

@@ -38,7 +38,7 @@ function connectionsPage(main) {
     curBody.replaceChildren(...curData.connections.map(c => el("tr", {},
       el("td", {title: c.connectionId}, c.clientId), el("td", {}, c.principalId), el("td", {}, c.protocol), el("td", {}, c.source),
       el("td", {}, c.refreshAt ? left((new Date(c.refreshAt) - now) / 1000) : "never"),
-      el("td", {}, left((new Date(c.disconnectAt) - now) / 1000)),
+      el("td", {}, c.disconnectAt ? left((new Date(c.disconnectAt) - now) / 1000) : "never"),
       el("td", {}, el("details", {}, el("summary", {}, c.policyDocuments.length + " document(s)"), c.policyDocuments.map(d => el("pre", {}, pretty(d))))),
       el("td", {}, el("a", {href: "#/attempt/" + encodeURIComponent(c.traceId)}, "explain")))));
     curInfo.textContent = "(" + curData.total + ")" + (curData.total > PAGE ? ", showing " + (curOffset + 1) + "–" + Math.min(curData.total, curOffset + PAGE) : "");
