@@ -37,6 +37,7 @@ type Datapoint struct {
 	Error       bool          // the invocation failed (function error, crash, timeout)
 	Throttled   bool          // the request was throttled and did not run
 	Concurrency int           // invocations of the function running at the time, this one included
+	ColdStart   bool          // the invocation started a new instance (its REPORT has an Init Duration)
 }
 
 type metrics struct {
@@ -63,7 +64,7 @@ func (s *metrics) record(start time.Time, concurrency int, d time.Duration, err 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.running--
-	p := Datapoint{Time: start, Duration: d, Error: err != nil && !throttled, Throttled: throttled, Concurrency: concurrency}
+	p := Datapoint{Time: start, Duration: d, Error: err != nil && !throttled, Throttled: throttled, Concurrency: concurrency, ColdStart: cold && !throttled}
 	if throttled {
 		p.Duration, p.Concurrency = 0, 0
 	}
