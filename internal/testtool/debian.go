@@ -16,16 +16,10 @@ const (
 
 // awsCLIv2 is the path of an aws CLI v2, "" when there is none; looked up once per test binary.
 var awsCLIv2 = sync.OnceValue(func() string {
-	for _, p := range []string{debianAWS, Lookup("aws")} {
-		if p == "" {
-			continue
-		}
+	return firstThat(func(p string) bool {
 		out, err := exec.Command(p, "--version").Output()
-		if err == nil && bytes.HasPrefix(out, []byte("aws-cli/2.")) {
-			return p
-		}
-	}
-	return ""
+		return err == nil && bytes.HasPrefix(out, []byte("aws-cli/2."))
+	}, debianAWS, Lookup("aws"))
 })
 
 // AWSCLI returns the path of the aws CLI v2 (Debian's awscli, /usr/bin/aws, preferred over
@@ -34,21 +28,14 @@ var awsCLIv2 = sync.OnceValue(func() string {
 // CLI v2 users of the guide run.
 func AWSCLI(t testing.TB) string {
 	t.Helper()
-	if p := awsCLIv2(); p != "" {
-		return p
-	}
-	Missing(t, "aws", "neither "+debianAWS+" nor an `aws` on PATH whose --version is aws-cli/2")
-	return ""
+	return found(t, awsCLIv2(), "aws", "neither "+debianAWS+" nor an `aws` on PATH whose --version is aws-cli/2")
 }
 
 // awscrtPython is the path of a python3 that can import AWS's C runtime, "" when there is none.
 var awscrtPython = sync.OnceValue(func() string {
-	for _, p := range []string{debianPython3, Lookup("python3")} {
-		if p != "" && exec.Command(p, "-c", "import awscrt.mqtt").Run() == nil {
-			return p
-		}
-	}
-	return ""
+	return firstThat(func(p string) bool {
+		return exec.Command(p, "-c", "import awscrt.mqtt").Run() == nil
+	}, debianPython3, Lookup("python3"))
 })
 
 // AWSCRTPython returns the path of a Python interpreter that can import awscrt (Debian's
@@ -56,9 +43,24 @@ var awscrtPython = sync.OnceValue(func() string {
 // skipping the test when there is none unless IOTEMU_REQUIRE_ALL=1, where it fails.
 func AWSCRTPython(t testing.TB) string {
 	t.Helper()
-	if p := awscrtPython(); p != "" {
-		return p
+	return found(t, awscrtPython(), "python3-awscrt", "neither "+debianPython3+" nor PATH's python3 can import awscrt")
+}
+
+// firstThat returns the first of the paths (skipping "") that works, "" when none does.
+func firstThat(works func(path string) bool, paths ...string) string {
+	for _, p := range paths {
+		if p != "" && works(p) {
+			return p
+		}
 	}
-	Missing(t, "python3-awscrt", "neither "+debianPython3+" nor PATH's python3 can import awscrt")
 	return ""
+}
+
+// found returns path, applying Missing (why says how the tool was looked for) when it is "".
+func found(t testing.TB, path, name, why string) string {
+	t.Helper()
+	if path == "" {
+		Missing(t, name, why)
+	}
+	return path
 }
