@@ -287,14 +287,21 @@ func eventField(e iotlog.Event, k string) string {
 // traceMentions asserts that some trace record contains every fragment.
 func traceMentions(t testing.TB, emu *emulator.Emulator, fragments ...string) {
 	t.Helper()
-	for _, tr := range emu.Logs().Traces() {
-		b, _ := json.Marshal(tr)
-		ok := true
-		for _, f := range fragments {
-			ok = ok && strings.Contains(tr.Message+string(b), f)
+	// A decision may be traced a moment after what the device saw (a refresh delayed on an
+	// idle connection runs when the client's next packet arrives): wait for it.
+	for deadline := time.Now().Add(waitLong); ; time.Sleep(10 * time.Millisecond) {
+		for _, tr := range emu.Logs().Traces() {
+			b, _ := json.Marshal(tr)
+			ok := true
+			for _, f := range fragments {
+				ok = ok && strings.Contains(tr.Message+string(b), f)
+			}
+			if ok {
+				return
+			}
 		}
-		if ok {
-			return
+		if time.Now().After(deadline) {
+			break
 		}
 	}
 	t.Errorf("no trace record mentions %q:\n%s", fragments, dumpLog(emu))

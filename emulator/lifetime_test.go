@@ -85,7 +85,10 @@ func TestRefreshRemovingReceiveStopsDelivery(t *testing.T) {
 	emu.Advance(300 * time.Second)
 	emu.Advance(300 * time.Second)
 	traceMentions(t, emu, "the refresh succeeded")
-	if ids := seq.ids["listener"]; len(ids) != 2 || ids[0] != ids[1] {
+	seq.mu.Lock()
+	ids := seq.ids["listener"]
+	seq.mu.Unlock()
+	if len(ids) != 2 || ids[0] != ids[1] {
 		t.Fatalf("connection IDs sent for connect and refresh: %v; want the same twice", ids)
 	}
 

@@ -321,27 +321,42 @@ func TestExecutableResponseSizeLimit(t *testing.T) {
 	answerPID(t, e, true) // aws-lambda-go exits when the Runtime API refuses its answer
 }
 
+// TestExecutableKillsAnInstancePastTheDeadline: an instance still running at the deadline is
+// killed at once, its output so far in the invocation's log. On a busy machine the deadline may
+// pass before the probe even takes the invocation (it is then withdrawn, and the instance lives
+// on); the probe tells when it wrote its line (a file), and until it did in time, the test runs
+// again with twice the deadline.
 func TestExecutableKillsAnInstancePastTheDeadline(t *testing.T) {
-	e := newTestExecutable(t, ExecutableConfig{})
-	pid := answerPID(t, e, true)
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	r := runCtx(ctx, e, `{"do":"sleep","ms":10000}`, nil)
-	if !errors.Is(r.err, context.DeadlineExceeded) {
-		t.Fatalf("got %v; want context.DeadlineExceeded", r.err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("Run returned after %v", d)
-	}
-	if !r.log.has("probe: sleeping") {
-		t.Errorf("log %q", r.log.lines)
-	}
-	if !processGone(pid) {
-		t.Errorf("instance %d still runs after its deadline", pid)
-	}
-	if got := answerPID(t, e, true); got == pid {
-		t.Error("the killed instance answered")
+	for deadline := 500 * time.Millisecond; ; deadline *= 2 {
+		e := newTestExecutable(t, ExecutableConfig{})
+		pid := answerPID(t, e, true)
+		sleeping := filepath.Join(t.TempDir(), "sleeping")
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		start := time.Now()
+		r := runCtx(ctx, e, fmt.Sprintf(`{"do":"sleep","ms":60000,"path":%q}`, sleeping), nil)
+		took := time.Since(start)
+		cancel()
+		if !errors.Is(r.err, context.DeadlineExceeded) {
+			t.Fatalf("got %v; want context.DeadlineExceeded", r.err)
+		}
+		if _, err := os.Stat(sleeping); err != nil && deadline < 5*time.Second {
+			t.Logf("the probe did not write its line within %s; again with more time", deadline)
+			continue
+		}
+		// The function sleeps a minute: returning well before proves Run did not wait for it.
+		if took > deadline+20*time.Second {
+			t.Errorf("Run returned after %v", took)
+		}
+		if !r.log.has("probe: sleeping") {
+			t.Errorf("log %q", r.log.lines)
+		}
+		if !processGone(pid) {
+			t.Errorf("instance %d still runs after its deadline", pid)
+		}
+		if got := answerPID(t, e, true); got == pid {
+			t.Error("the killed instance answered")
+		}
+		return
 	}
 }
 
@@ -369,6 +384,13 @@ func initFailure(t *testing.T, envKey string, initTimeout time.Duration, wantTyp
 	}
 	e := newTestExecutable(t, ExecutableConfig{Env: map[string]string{envKey: trigger}, InitTimeout: initTimeout})
 	r := run(e, `{"do":"echo"}`)
+	recoverFromInitFailure(t, e, trigger, r, wantType, wantText...)
+}
+
+// recoverFromInitFailure checks that r failed the cold start with an error of wantType whose
+// message holds wantText, then removes trigger and checks that a new instance answers.
+func recoverFromInitFailure(t *testing.T, e *Executable, trigger string, r result, wantType string, wantText ...string) {
+	t.Helper()
 	fe := wantFunctionError(t, r.err, wantType)
 	for _, s := range wantText {
 		if !strings.Contains(fe.Message, s) {
@@ -393,8 +415,34 @@ func TestExecutableInitErrorCall(t *testing.T) {
 	initFailure(t, "PROBE_INIT_ERROR_IF_EXISTS", 0, "Runtime.ConfigError", "bad configuration")
 }
 
+// TestExecutableInitTimeout: an instance that never polls is killed at the init timeout, and the
+// error quotes its output. The timeout counts from the process's start, so on a busy machine it
+// may pass before the probe even writes its line; the probe tells when it did (a file), and until
+// it did in time, the test runs again with twice the timeout.
 func TestExecutableInitTimeout(t *testing.T) {
-	initFailure(t, "PROBE_HANG_IF_EXISTS", 300*time.Millisecond, "Runtime.InitError", "init timeout", "probe: hanging in init")
+	trigger := filepath.Join(t.TempDir(), "trigger")
+	if err := os.WriteFile(trigger, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for timeout := 300 * time.Millisecond; ; timeout *= 2 {
+		hanging := filepath.Join(t.TempDir(), "hanging")
+		e := newTestExecutable(t, ExecutableConfig{
+			Env:         map[string]string{"PROBE_HANG_IF_EXISTS": trigger, "PROBE_HANGING_FILE": hanging},
+			InitTimeout: timeout,
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		r := runCtx(ctx, e, `{"do":"echo"}`, nil)
+		cancel()
+		if _, err := os.Stat(hanging); err != nil && timeout < 5*time.Second {
+			// Killed before it reached the hang: its line cannot be in the message.
+			wantFunctionError(t, r.err, "Runtime.InitError")
+			t.Logf("the probe did not reach its hang within %s; again with more time", timeout)
+			continue
+		}
+		recoverFromInitFailure(t, e, trigger, r, "Runtime.InitError",
+			"within the "+timeout.String()+" init timeout", "probe: hanging in init")
+		return
+	}
 }
 
 func TestExecutableDeadlineDuringInitLeavesTheInstanceStarting(t *testing.T) {

@@ -122,7 +122,10 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	if id == "" {
 		id = uuid.NewString()
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	// The deadline counts from a moment the timeout message also counts from, so that it says
+	// exactly the time given (AWS: the configured timeout), however long the lines below take.
+	invoked := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, invoked.Add(f.cfg.Timeout))
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	// AWS: a cold start's init output comes before START, outside the request; the rest of the
@@ -159,7 +162,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	timedOut := err != nil && errors.Is(err, context.DeadlineExceeded) && !time.Now().Before(deadline)
 	if timedOut {
-		f.log(id, fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, f.timeoutFor(begin, deadline).Seconds()))
+		f.log(id, fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, f.timeoutFor(invoked, deadline).Seconds()))
 	}
 	f.log(id, "END RequestId: "+id)
 	f.log(id, f.report(id, elapsed, inv, timedOut, err))

@@ -438,7 +438,7 @@ func TestRemoteFaults(t *testing.T) {
 				_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client leave
 				select {
 				case <-r.Context().Done():
-				case <-time.After(10 * time.Second):
+				case <-time.After(30 * time.Second): // long after Run must have returned
 				}
 			},
 			check: func(t *testing.T, err error, url string, _ int32) {
@@ -463,7 +463,9 @@ func TestRemoteFaults(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			_, err := remote.Run(ctx, &Invocation{RequestID: uuid.NewString(), Event: []byte(`{}`)})
-			if took := time.Since(start); took > timeout+time.Second {
+			// Run returns at its deadline, long before an answer that does not come: the slack
+			// is for a busy machine.
+			if took := time.Since(start); took > timeout+5*time.Second {
 				t.Errorf("Run returned after %v; want before the %v deadline", took, timeout)
 			}
 			tc.check(t, err, url, calls.Load())

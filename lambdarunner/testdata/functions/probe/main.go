@@ -24,6 +24,9 @@ func main() {
 	}
 	if exists(os.Getenv("PROBE_HANG_IF_EXISTS")) {
 		fmt.Fprintln(os.Stderr, "probe: hanging in init")
+		if path := os.Getenv("PROBE_HANGING_FILE"); path != "" {
+			_ = os.WriteFile(path, nil, 0o644) // tells the test the line above was written
+		}
 		time.Sleep(time.Hour)
 	}
 	if exists(os.Getenv("PROBE_INIT_ERROR_IF_EXISTS")) {
@@ -78,6 +81,9 @@ func (probe) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return []byte(`"` + strings.Repeat("a", req.Bytes) + `"`), nil
 	case "sleep":
 		fmt.Println("probe: sleeping")
+		if req.Path != "" {
+			_ = os.WriteFile(req.Path, nil, 0o644) // tells the test the line above was written
+		}
 		time.Sleep(time.Duration(req.MS) * time.Millisecond)
 	case "hold":
 		fmt.Println("probe: holding")
