@@ -60,8 +60,11 @@ func (e *Emulator) serveHTTP(addr, what string, h http.Handler) (*httpServer, er
 //	GET  /metrics                 each function's invocation metrics, and the log pipeline's
 //	                              counters under "iotemu.log" (records recorded and dropped,
 //	                              queued, bytes in memory and the limit)
+//	GET  /                        the web console (package internal/console)
 func startAdmin(addr string, e *Emulator) (*httpServer, error) {
 	mux := http.NewServeMux()
+	e.console = e.newConsole()
+	mux.Handle("/", e.console)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -38,6 +38,7 @@ import (
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/internal/broker"
 	"github.com/iotemu/iotemu/internal/certs"
+	"github.com/iotemu/iotemu/internal/console"
 	"github.com/iotemu/iotemu/internal/gateway"
 	"github.com/iotemu/iotemu/internal/socks"
 	"github.com/iotemu/iotemu/lambdarunner"
@@ -78,6 +79,7 @@ type Emulator struct {
 	broker   *broker.Broker
 	proxy    *socks.Server
 	admin    *httpServer
+	console  *console.Console // served on the admin endpoint
 	api      *httpServer
 	registry *registry
 	keys     *keyring
@@ -382,6 +384,9 @@ func (e *Emulator) close() error {
 	var errs []error
 	if e.api != nil {
 		errs = append(errs, e.api.Close())
+	}
+	if e.console != nil {
+		e.console.Close() // ends its live streams, which would hold the admin server open
 	}
 	if e.admin != nil {
 		errs = append(errs, e.admin.Close())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/iotemu/iotemu/emulator/customauth"
@@ -70,6 +71,15 @@ func (r *registry) function(name string) (*lambdarunner.Function, bool) {
 	defer r.mu.RUnlock()
 	fn, ok := r.functions[name]
 	return fn, ok
+}
+
+// functionList returns every function, by name.
+func (r *registry) functionList() []*lambdarunner.Function {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.SortedFunc(maps.Values(r.functions), func(a, b *lambdarunner.Function) int {
+		return strings.Compare(a.Name(), b.Name())
+	})
 }
 
 // close releases every function's processes and connections.

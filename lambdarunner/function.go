@@ -100,6 +100,10 @@ func (f *Function) SetPolicy(p *ResourcePolicy) {
 // Metrics returns the function's invocation metrics so far.
 func (f *Function) Metrics() Metrics { return f.metrics.snapshot() }
 
+// Datapoints returns the newest MaxDatapoints invocations' datapoints, oldest first: the time
+// series behind CloudWatch's AWS/Lambda metrics.
+func (f *Function) Datapoints() []Datapoint { return f.metrics.datapoints() }
+
 // Close releases what the runtime holds (processes, connections).
 func (f *Function) Close() error {
 	if c, ok := f.cfg.Runtime.(Closer); ok {
@@ -152,6 +156,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	inv := &Invocation{RequestID: id, Event: event, Deadline: deadline, Log: logLine, Started: start}
 
 	begin := time.Now()
+	concurrency := f.metrics.begin()
 	out, err := f.cfg.Runtime.Run(ctx, inv)
 	elapsed := time.Since(begin)
 	start() // an invocation that never reached the function still gets its START
@@ -166,7 +171,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	f.log(id, "END RequestId: "+id)
 	f.log(id, f.report(id, elapsed, inv, timedOut, err))
-	f.metrics.record(elapsed, err, timedOut, errors.Is(err, ErrThrottled), inv.ColdStart)
+	f.metrics.record(begin, concurrency, elapsed, err, timedOut, errors.Is(err, ErrThrottled), inv.ColdStart)
 	return out, err
 }
 

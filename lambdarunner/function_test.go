@@ -108,6 +108,54 @@ func TestFunctionThrottlesAreNotInvocations(t *testing.T) {
 	}
 }
 
+// TestFunctionDatapoints: each invocation and each throttle leaves a datapoint (CloudWatch's
+// AWS/Lambda time series); concurrent invocations see each other; the newest MaxDatapoints are kept.
+func TestFunctionDatapoints(t *testing.T) {
+	release := make(chan struct{})
+	inside := make(chan struct{}, 2)
+	f, _ := newTestFunction(t, runtimeFunc(func(_ context.Context, inv *Invocation) ([]byte, error) {
+		switch string(inv.Event) {
+		case "throttle":
+			return nil, ErrThrottled
+		case "fail":
+			return nil, &FunctionError{Type: "Error", Message: "boom"}
+		case "wait":
+			inside <- struct{}{}
+			<-release
+		}
+		return []byte("{}"), nil
+	}), 0)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { f.Invoke(context.Background(), []byte("wait")) })
+	}
+	<-inside
+	<-inside
+	close(release)
+	wg.Wait()
+	f.Invoke(context.Background(), []byte("fail"))
+	f.Invoke(context.Background(), []byte("throttle"))
+	points := f.Datapoints()
+	if len(points) != 4 {
+		t.Fatalf("%d datapoints, want 4: %+v", len(points), points)
+	}
+	if points[0].Concurrency+points[1].Concurrency != 3 { // 1 and 2, in either order
+		t.Errorf("concurrency %d and %d, want 1 and 2", points[0].Concurrency, points[1].Concurrency)
+	}
+	if p := points[2]; !p.Error || p.Throttled || p.Concurrency != 1 {
+		t.Errorf("failed invocation: %+v", p)
+	}
+	if p := points[3]; !p.Throttled || p.Error || p.Duration != 0 {
+		t.Errorf("throttle: %+v", p)
+	}
+	for range MaxDatapoints {
+		f.Invoke(context.Background(), nil)
+	}
+	if points := f.Datapoints(); len(points) != MaxDatapoints || points[0].Error || points[len(points)-1].Throttled {
+		t.Errorf("after %d more: %d datapoints", MaxDatapoints, len(points))
+	}
+}
+
 func TestResourcePolicy(t *testing.T) {
 	caller := Caller{Principal: IoTPrincipal, SourceARN: "arn:aws:iot:us-east-1:123456789012:authorizer/A", SourceAccount: "123456789012"}
 	cases := []struct {

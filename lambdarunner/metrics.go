@@ -26,18 +26,54 @@ type Metrics struct {
 // durationWindow is how many recent durations the percentiles are computed from.
 const durationWindow = 4096
 
+// MaxDatapoints is how many invocations' datapoints a function keeps (the newest).
+const MaxDatapoints = 10000
+
+// Datapoint is what one invocation, or one throttled request, adds to CloudWatch's AWS/Lambda
+// metrics for the function.
+type Datapoint struct {
+	Time        time.Time     // when the invocation started
+	Duration    time.Duration // 0 when throttled
+	Error       bool          // the invocation failed (function error, crash, timeout)
+	Throttled   bool          // the request was throttled and did not run
+	Concurrency int           // invocations of the function running at the time, this one included
+	ColdStart   bool          // the invocation started a new instance (its REPORT has an Init Duration)
+}
+
 type metrics struct {
 	mu        sync.Mutex
 	m         Metrics
 	durations []time.Duration // ring of the last durationWindow durations
 	next      int
+	running   int
+	points    []Datapoint // ring of the last MaxDatapoints datapoints
+	nextPoint int
 }
 
 func newMetrics() *metrics { return &metrics{} }
 
-func (s *metrics) record(d time.Duration, err error, timedOut, throttled, cold bool) {
+// begin counts an invocation as running and returns how many are.
+func (s *metrics) begin() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.running++
+	return s.running
+}
+
+func (s *metrics) record(start time.Time, concurrency int, d time.Duration, err error, timedOut, throttled, cold bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running--
+	p := Datapoint{Time: start, Duration: d, Error: err != nil && !throttled, Throttled: throttled, Concurrency: concurrency, ColdStart: cold && !throttled}
+	if throttled {
+		p.Duration, p.Concurrency = 0, 0
+	}
+	if len(s.points) < MaxDatapoints {
+		s.points = append(s.points, p)
+	} else {
+		s.points[s.nextPoint] = p
+		s.nextPoint = (s.nextPoint + 1) % MaxDatapoints
+	}
 	if throttled {
 		s.m.Throttles++
 		return
@@ -71,4 +107,11 @@ func (s *metrics) snapshot() Metrics {
 		m.DurationP99 = d[(len(d)-1)*99/100]
 	}
 	return m
+}
+
+// datapoints returns the kept datapoints, oldest first.
+func (s *metrics) datapoints() []Datapoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append(slices.Clone(s.points[s.nextPoint:]), s.points[:s.nextPoint]...)
 }

@@ -219,6 +219,7 @@ type step struct {
 	TestInvokeAuthorizer *testInvokeStep          `yaml:"testInvokeAuthorizer"`
 	ExpectFunctionEvent  *expectFunctionEventStep `yaml:"expectFunctionEvent"`
 	SetCertificate       *setCertificateStep      `yaml:"setCertificate"`
+	Query                *queryStep               `yaml:"query"`
 	at                   pos
 }
 

@@ -105,6 +105,7 @@ steps:
   - expectNoEvent: {eventType: Publish-In, status: Failure, clientId: a}
   - expectTrace: {contains: iot:Publish, clientId: b}
   - expectInvocations: {function: fn, count: 2, errors: 0}
+  - query: {query: 'filter status = "Failure" and eventType = "Publish-In" | stats count(*) as n by clientId', rows: [{clientId: b, n: "1"}]}
   - advance: 599s
   - expectOpen: a
   - advance: 1s
@@ -240,6 +241,14 @@ func flip(st *step) *step {
 			e.Fields[first] = eventPath{Absent: true}
 		}
 		out.ExpectFunctionEvent = &e
+	case *queryStep:
+		q := *a
+		n := len(a.Rows) + 1
+		if a.Count != nil {
+			n = *a.Count + 1
+		}
+		q.Rows, q.Count, q.Within = nil, &n, short
+		out.Query = &q
 	default:
 		panic("flip: not an expectation: " + a.describe())
 	}

@@ -43,6 +43,7 @@ commands:
   health   check a running emulator's admin endpoint (exit 0 healthy, 1 not)
   scenario run, list or create scenario files: the troubleshooting cases, replayed offline
   check    check your own authorizer function: events, answers, policies, library cases, timing
+  logs     query (Logs Insights) or tail a running emulator's CloudWatch log groups
 
 Run "iotemu <command> -h" for a command's flags.
 `
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return scenario(ctx, args[1:], stdout, stderr)
 	case "check":
 		return check(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return logs(ctx, args[1:], stdout, stderr)
 	case "config":
 		return config(args[1:], stdout, stderr)
 	case "version":

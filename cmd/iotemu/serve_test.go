@@ -29,6 +29,28 @@ func waitFor(t *testing.T, out *syncbuf.Buffer, want string) {
 	}
 }
 
+// startServe runs `iotemu serve -config cfgPath` with its data in dir until the test ends, and
+// returns its output; atExit, if not nil, checks the output once serve has returned.
+func startServe(t *testing.T, cfgPath, dir string, atExit func(out string)) *syncbuf.Buffer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncbuf.Buffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", cfgPath, "-data-dir", filepath.Join(dir, "data")}, out, out)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		if atExit != nil {
+			atExit(out.String())
+		}
+	})
+	return out
+}
+
 // TestServePrintedCommandsWork runs `iotemu serve` on the default configuration (ports moved
 // to free ones) and runs the mosquitto_sub and mosquitto_pub commands it prints, exactly as a
 // user pastes them into a shell; then the same publish with another token, which must be
@@ -43,20 +65,10 @@ func TestServePrintedCommandsWork(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncbuf.Buffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", cfgPath, "-data-dir", filepath.Join(dir, "data")}, out, out)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
+	out := startServe(t, cfgPath, dir, func(out string) {
 		// Two connections invoked the demo function: mosquitto_sub and mosquitto_pub (the
 		// changed token never reaches it: its signature fails first).
-		if !strings.Contains(out.String(), "iotemu-demo: invocations 2, errors 0") {
+		if !strings.Contains(out, "iotemu-demo: invocations 2, errors 0") {
 			t.Errorf("no invocation metrics at exit:\n%s", out)
 		}
 	})

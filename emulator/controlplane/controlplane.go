@@ -23,7 +23,8 @@
 //	RemovePermission (Lambda)    DELETE /2015-03-31/functions/{name}/policy/{statementId}
 //
 // A Backend that also implements X509Backend gets the certificate, CA certificate, policy and
-// thing operations listed there.
+// thing operations listed there. When the Backend also implements CloudWatch, the same
+// listener serves CloudWatch Logs and CloudWatch's Lambda metrics (see CloudWatch).
 //
 // Requests are not authenticated: the SigV4 Authorization header is accepted whatever it
 // holds, so any credentials (even dummy ones) work. Serve it on loopback only.
@@ -123,13 +124,14 @@ var (
 type Handler struct {
 	backend Backend
 	mux     *http.ServeMux
+	cw      *cloudWatch // nil when the backend does not implement CloudWatch
 	// policyMu serialises the read-modify-write of AddPermission and RemovePermission.
 	policyMu sync.Mutex
 }
 
 // New returns a Handler that changes b.
 func New(b Backend) *Handler {
-	h := &Handler{backend: b, mux: http.NewServeMux()}
+	h := &Handler{backend: b, mux: http.NewServeMux(), cw: newCloudWatch(b)}
 	h.mux.HandleFunc("POST /authorizer/{authorizerName}", h.createAuthorizer)
 	h.mux.HandleFunc("GET /authorizer/{authorizerName}", h.describeAuthorizer)
 	h.mux.HandleFunc("PUT /authorizer/{authorizerName}", h.updateAuthorizer)
@@ -158,7 +160,13 @@ func New(b Backend) *Handler {
 }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if serve := h.cw.route(r); serve != nil {
+		serve(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // classify returns the exception of a Backend error and its message.
 func classify(err error) (*Exception, string) {

@@ -137,6 +137,25 @@ func (m *Memory) EventsSince(pos uint64) (events []Event, next uint64) {
 	return events, m.events.end()
 }
 
+// EventsBefore calls fn for each stored event at a position before before, newest first,
+// until fn returns false, and returns the positions of the oldest stored event and of the
+// next event to come. It copies nothing, so a reader can page through a large store; fn runs
+// with the Memory locked and must not call its methods.
+func (m *Memory) EventsBefore(before uint64, fn func(pos uint64, e Event) bool) (first, end uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events.scanBack(before, fn)
+	return m.events.first, m.events.end()
+}
+
+// ScanTraces calls fn for each stored trace, oldest first, until fn returns false. It copies
+// nothing; fn runs with the Memory locked and must not call its methods.
+func (m *Memory) ScanTraces(fn func(t Trace) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.traces.scan(0, func(_ uint64, t Trace) bool { return fn(t) })
+}
+
 // Traces returns a copy of the stored traces, oldest first.
 func (m *Memory) Traces() []Trace {
 	m.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,5 +205,35 @@ func TestMemoryEventsSince(t *testing.T) {
 	got, next = m.EventsSince(next)
 	if len(got) != 1 || got[0].ClientID != "d" || next != 4 {
 		t.Fatalf("read after Reset: %v, next %d", got, next)
+	}
+}
+
+// TestMemoryEventsBefore pages newest first across segments and after the oldest are
+// forgotten.
+func TestMemoryEventsBefore(t *testing.T) {
+	m := NewMemoryBytes(1 << 20)
+	big := strings.Repeat("x", MaxFieldLen)
+	const n = 5000
+	for i := range n {
+		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: big})
+	}
+	var page []string
+	first, end := m.EventsBefore(n-segmentLen-1, func(pos uint64, e Event) bool {
+		if e.ClientID != fmt.Sprint(pos) {
+			t.Fatalf("event at %d is %q", pos, e.ClientID)
+		}
+		page = append(page, e.ClientID)
+		return len(page) < 3
+	})
+	if end != n || first == 0 || first >= n {
+		t.Fatalf("first %d, end %d: want some forgotten and %d next", first, end, n)
+	}
+	if want := []string{fmt.Sprint(n - segmentLen - 2), fmt.Sprint(n - segmentLen - 3), fmt.Sprint(n - segmentLen - 4)}; !slices.Equal(page, want) {
+		t.Fatalf("page = %v, want %v", page, want)
+	}
+	count := 0
+	m.EventsBefore(end, func(uint64, Event) bool { count++; return true })
+	if count != int(end-first) {
+		t.Fatalf("a full scan saw %d events, the store holds %d", count, end-first)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"strconv"
 	"strings"
@@ -88,10 +89,20 @@ func ownAll(max int, ps ...*string) {
 	}
 }
 
-// resolve computes a lazy Message on the Logger's goroutine.
+// DataExplainer is an Explain value that also gives the trace's Data, as lazily as its
+// sentence: a policy decision names the document and statement that decided.
+type DataExplainer interface {
+	fmt.Stringer
+	TraceData() map[string]any
+}
+
+// resolve computes a lazy Message (and Data) on the Logger's goroutine.
 func (t *Trace) resolve() {
 	if t.Message == "" && t.Explain != nil {
 		t.Message = ownString(t.Explain.String(), MaxMessageLen)
+		if de, ok := t.Explain.(DataExplainer); ok && t.Data == nil {
+			t.Data = de.TraceData()
+		}
 	}
 	t.Explain = nil
 }

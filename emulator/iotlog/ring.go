@@ -89,3 +89,21 @@ func (r *ring[T]) reset() {
 	r.first = r.end()
 	r.segs, r.bytes = nil, 0
 }
+
+// scanBack calls fn for each stored record before position before, newest first, until fn
+// returns false.
+func (r *ring[T]) scanBack(before uint64, fn func(pos uint64, v T) bool) {
+	pos := r.end()
+	for k := len(r.segs) - 1; k >= 0; k-- {
+		s := r.segs[k]
+		pos -= uint64(len(s.items))
+		for i := len(s.items) - 1; i >= 0; i-- {
+			if pos+uint64(i) >= before {
+				continue
+			}
+			if !fn(pos+uint64(i), s.items[i]) {
+				return
+			}
+		}
+	}
+}

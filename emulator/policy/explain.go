@@ -190,3 +190,14 @@ func (m *matcher) String() string {
 	}
 	return ""
 }
+
+// TraceData gives the decision's structured form for a decision trace: the action and
+// resource evaluated, the effect, and the document and statement index that decided (absent
+// for an implicit deny). It implements iotlog.DataExplainer.
+func (d Decision) TraceData() map[string]any {
+	data := map[string]any{"action": d.Action, "resource": d.Resource, "allowed": d.Allowed, "effect": d.Effect}
+	if d.by != nil {
+		data["document"], data["statement"] = d.Document, d.Statement
+	}
+	return data
+}

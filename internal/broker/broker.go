@@ -185,6 +185,7 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	}
 	s.PrincipalID = res.PrincipalID
 	s.SetPolicy(pol)
+	s.setDocuments(res.PolicyDocuments)
 	s.refreshAfter, s.disconnectAfter = res.RefreshAfter, res.DisconnectAfter
 
 	d := s.Policy().Evaluate(policy.Connect, policy.ClientARN(b.cfg.Region, b.cfg.AccountID, s.ClientID)) // AWS: iot:Connect on client/ID at CONNECT
@@ -194,7 +195,6 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
 		return nil, nil
 	}
-
 	return s, raw
 }
 

@@ -75,6 +75,7 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
+		// The admission's trace (authorizer, signature, invocation, iot:Connect) leads to this event.
 		h.b.event(s, iotlog.Event{TraceID: s.connectTraceID, EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
 		h.b.lifecycleConnected(s)
 	}
@@ -309,8 +310,9 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	if err != nil {
 		msg += " (" + err.Error() + ")"
 	}
-	h.b.trace(s, iotlog.NewTraceID(), "disconnect", msg, nil)
-	h.b.event(s, iotlog.Event{TraceID: iotlog.NewTraceID(), EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
+	traceID := iotlog.NewTraceID() // the trace explains the event it leads to
+	h.b.trace(s, traceID, "disconnect", msg, nil)
+	h.b.event(s, iotlog.Event{TraceID: traceID, EventType: iotlog.EventDisconnect, Status: iotlog.StatusSuccess, DisconnectReason: reason})
 	h.b.lifecycleDisconnected(s, reason)
 }
 

@@ -20,6 +20,7 @@ func (b *Broker) startTimers(s *Session, cl *mqtt.Client) {
 	s.mu.Lock()
 	s.client = cl
 	s.lastPacket = b.cfg.Clock.Now()
+	s.connectedAt = s.lastPacket
 	s.mu.Unlock()
 	// AWS: the connection is closed disconnectAfterInSeconds after connect, whatever later
 	// refreshes return; the value is fixed at connect.
@@ -52,6 +53,9 @@ func (s *Session) stopTimers() {
 // scheduleRefresh arms the next refresh, refreshAfterInSeconds from now.
 func (b *Broker) scheduleRefresh(s *Session, d time.Duration) {
 	armed := b.cfg.Clock.Now()
+	s.mu.Lock()
+	s.refreshAt = armed.Add(d)
+	s.mu.Unlock()
 	b.schedule(s, d, func() {
 		s.mu.Lock()
 		idle := !s.lastPacket.After(armed)
@@ -102,6 +106,10 @@ func (b *Broker) refresh(s *Session, why string) {
 		return
 	}
 	s.SetPolicy(pol)
+	s.setDocuments(res.PolicyDocuments)
+	s.mu.Lock()
+	s.refreshAt = time.Time{} // until scheduleRefresh arms the next one, if the answer asks for it
+	s.mu.Unlock()
 	msg := fmt.Sprintf("the refresh succeeded: %d new policy documents are in force", len(res.PolicyDocuments))
 	if res.RefreshAfter > 0 {
 		msg += fmt.Sprintf("; next refresh in %s", res.RefreshAfter)

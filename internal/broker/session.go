@@ -60,6 +60,9 @@ type Session struct {
 	timers      []clock.Timer // refresh and disconnect timers, stopped at disconnect
 	lastPacket  time.Time     // on the emulator's clock: the last packet from the client
 	refreshDue  bool          // a refresh fell due while the connection was idle
+	connectedAt time.Time     // on the emulator's clock: when the timers were armed
+	refreshAt   time.Time     // on the emulator's clock: when the next refresh falls due
+	documents   []string      // the policy documents in force, as the authorizer returned them
 }
 
 type subVerdict struct {
@@ -73,6 +76,13 @@ func (s *Session) Policy() *policy.Policy { return s.policy.Load() }
 
 // SetPolicy replaces the policy in force, at once, for every later check.
 func (s *Session) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
+
+// setDocuments records the texts of the policy documents in force, for Connections.
+func (s *Session) setDocuments(docs []string) {
+	s.mu.Lock()
+	s.documents = docs
+	s.mu.Unlock()
+}
 
 // subVerdict returns the verdict recorded for a filter of the SUBSCRIBE mochi is processing,
 // when filter is one of them; ok is false for a delivery.
