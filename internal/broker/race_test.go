@@ -100,11 +100,11 @@ func TestSubscribeVerdictRace(t *testing.T) {
 
 			// The publisher publishes QoS 1 on race/x, one message in flight at a time, until
 			// the subscriber's rounds are over. In flight means until the subscriber's delivery
-			// is judged and logged, not only until the PUBACK: mochi acknowledges a PUBLISH once
-			// the delivery is queued for the subscriber's writer, so a publisher that waited for
-			// the PUBACK alone ran ahead of a writer starved under load until its queue
-			// (maxWritesPending) was full, and the drops, rightly logged THROTTLED, were counted
-			// here as wrong verdicts.
+			// is judged and logged, not only until the PUBACK: mochi writes the PUBACK before it
+			// routes the message, and a delivery is only queued for the subscriber's writer, so a
+			// publisher that waited for the PUBACK alone could run ahead of a writer starved under
+			// load until its queue (maxWritesPending) was full; the drops, rightly logged as
+			// THROTTLED, were then counted here as wrong verdicts.
 			pub := mqtt5Client(t, addr, "publisher", nil)
 			stop := make(chan struct{})
 			var published atomic.Int64
@@ -133,8 +133,10 @@ func TestSubscribeVerdictRace(t *testing.T) {
 			}()
 
 			wrong := 0
+			codes := map[byte]int{} // SUBACK codes for race/x, for the summary
 			for range rounds {
 				code := subscribeCode(t, sub, "race/x")
+				codes[code]++
 				if granted := code < 0x80; granted != tc.subscribeOK {
 					wrong++
 					t.Errorf("SUBACK for race/x: %#x", code)
@@ -168,7 +170,7 @@ func TestSubscribeVerdictRace(t *testing.T) {
 					t.Errorf("received %d messages on a topic the policy denies receiving", got)
 				}
 			}
-			t.Logf("%d SUBSCRIBE rounds against %d deliveries: %d wrong verdicts; failures %v", rounds, n, wrong, reasons)
+			t.Logf("%d SUBSCRIBE rounds against %d deliveries: %d wrong verdicts; SUBACK codes %v, failures %v", rounds, n, wrong, codes, reasons)
 			if wrong != 0 {
 				t.Fail()
 			}
