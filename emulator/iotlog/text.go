@@ -16,6 +16,7 @@ type textSink struct {
 	// pending holds, in the compact form, the latest trace of each traceId whose event has
 	// not come yet: the step that decided it. The Logger calls a sink from one goroutine.
 	pending map[string]Trace
+	line    []byte // the line being formatted, reused
 }
 
 // maxPending bounds the traces the compact form holds for events to come; traces of a
@@ -45,7 +46,8 @@ func NewTextSink(w io.Writer, verbose bool) Sink {
 
 // WriteEvent writes e as one line, followed in the compact form by its deciding trace.
 func (s *textSink) WriteEvent(e Event) {
-	s.writeLine([]byte(FormatEvent(e)))
+	s.line = appendEvent(s.line[:0], e)
+	s.writeLine(s.line)
 	if s.verbose {
 		return
 	}
@@ -78,12 +80,15 @@ func (s *textSink) WriteFunctionLine(l FunctionLine) {
 }
 
 // FormatEvent renders e as the text sink does, without the newline.
-func FormatEvent(e Event) string {
-	var b strings.Builder
-	b.WriteString(e.Timestamp.UTC().Format("15:04:05.000"))
-	for _, word := range []string{e.EventType, e.Status, e.Protocol} {
+func FormatEvent(e Event) string { return string(appendEvent(nil, e)) }
+
+// appendEvent appends e as FormatEvent renders it to b. The text sink formats every event
+// into one reused buffer.
+func appendEvent(b []byte, e Event) []byte {
+	b = e.Timestamp.UTC().AppendFormat(b, "15:04:05.000")
+	for _, word := range [...]string{e.EventType, e.Status, e.Protocol} {
 		if word != "" {
-			b.WriteString(" " + word)
+			b = append(append(b, ' '), word...)
 		}
 	}
 	field := func(key, value string, always bool) {
@@ -93,18 +98,22 @@ func FormatEvent(e Event) string {
 		if value == "" {
 			value = "-"
 		}
-		b.WriteString(" " + key + "=" + quoteIfNeeded(value))
+		b = append(append(append(b, ' '), key...), '=')
+		b = appendQuotedIfNeeded(b, value)
 	}
 	field("client", e.ClientID, true)
 	field("principal", e.PrincipalID, true)
 	field("topic", e.TopicName, false)
-	field("source", hostPort(e.SourceIP, e.SourcePort), false)
+	if e.SourceIP != "" {
+		b = append(b, " source="...)
+		b = appendHostPort(b, e.SourceIP, e.SourcePort)
+	}
 	field("auth", e.AuthenticationType, false)
 	field("sni", e.ServerName, false)
 	field("reason", e.Reason, false)
 	field("details", e.Details, false)
 	field("disconnect", e.DisconnectReason, false)
-	return b.String()
+	return b
 }
 
 // formatTraceLine renders t's step and message as one indented line.
@@ -126,25 +135,37 @@ func FormatTrace(t Trace) string {
 	return b.String()
 }
 
-// hostPort joins ip and port as ip:port, or [ip]:port for IPv6; "" if ip
-// is empty.
-func hostPort(ip string, port int) string {
-	switch {
-	case ip == "":
-		return ""
-	case port == 0:
-		return ip
-	case strings.Contains(ip, ":"):
-		return "[" + ip + "]:" + strconv.Itoa(port)
-	default:
-		return ip + ":" + strconv.Itoa(port)
+// appendHostPort appends ip and port as one field value: quoted as a whole when ip needs it
+// (see joinHostPort); ip is not empty.
+func appendHostPort(b []byte, ip string, port int) []byte {
+	if needsQuotes(ip) {
+		return strconv.AppendQuote(b, string(joinHostPort(nil, ip, port)))
 	}
+	return joinHostPort(b, ip, port)
 }
 
-// quoteIfNeeded quotes s when it would not read as one word.
-func quoteIfNeeded(s string) string {
-	if strings.ContainsAny(s, " \t\n\"=\\") || !strconv.CanBackquote(s) {
-		return strconv.Quote(s)
+// joinHostPort appends ip:port, or [ip]:port for IPv6, or ip alone when port is 0.
+func joinHostPort(b []byte, ip string, port int) []byte {
+	if port == 0 {
+		return append(b, ip...)
 	}
-	return s
+	if strings.Contains(ip, ":") {
+		b = append(append(append(b, '['), ip...), ']')
+	} else {
+		b = append(b, ip...)
+	}
+	return strconv.AppendInt(append(b, ':'), int64(port), 10)
+}
+
+// appendQuotedIfNeeded appends s, quoted when it would not read as one word.
+func appendQuotedIfNeeded(b []byte, s string) []byte {
+	if needsQuotes(s) {
+		return strconv.AppendQuote(b, s)
+	}
+	return append(b, s...)
+}
+
+// needsQuotes reports whether s would not read as one word.
+func needsQuotes(s string) bool {
+	return strings.ContainsAny(s, " \t\n\"=\\") || !strconv.CanBackquote(s)
 }

@@ -38,6 +38,11 @@ func TestFormatEvent(t *testing.T) {
 				AuthenticationType: AuthenticationTypeCustomAuth, ServerName: "x-ats.iot.us-east-1.amazonaws.com", Reason: ReasonAuthorizerNotFound},
 			want: `19:02:03.123 Connection.AuthNError Failure MQTT client=- principal=- auth=CUSTOM_AUTH sni=x-ats.iot.us-east-1.amazonaws.com reason=CUSTOM_AUTHORIZER_NOT_FOUND`,
 		},
+		{
+			name:  "source that needs quotes",
+			event: Event{Timestamp: testTime, Status: StatusSuccess, EventType: EventPublishOut, SourceIP: "a b", SourcePort: 7},
+			want:  `19:02:03.123 Publish-Out Success client=- principal=- source="a b:7"`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

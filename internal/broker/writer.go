@@ -59,6 +59,9 @@ func (w *connWriter) Write(p []byte) (int, error) {
 		_ = w.Conn.SetWriteDeadline(w.deadline)
 		return 0, w.err
 	}
+	if w.buf == nil {
+		w.buf = getBuffer()
+	}
 	w.buf = append(w.buf, p...)
 	w.backlog.Add(int64(len(p)))
 	if !w.writing {
@@ -68,7 +71,8 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// drain writes the backlog out until it is empty, then ends.
+// drain writes the backlog out until it is empty, then ends, giving its buffers back to the
+// pool: an idle connection keeps none.
 func (w *connWriter) drain() {
 	var spare []byte
 	for {
@@ -76,14 +80,17 @@ func (w *connWriter) drain() {
 		if len(w.buf) == 0 || w.err != nil {
 			w.writing = false
 			closing := w.closing
+			putBuffer(w.buf)
+			w.buf = nil
 			w.mu.Unlock()
+			putBuffer(spare)
 			if closing {
 				w.Conn.Close()
 			}
 			return
 		}
 		out := w.buf
-		w.buf = spare[:0]
+		w.buf, spare = spare, nil
 		deadline := w.deadline
 		w.mu.Unlock()
 
@@ -101,12 +108,32 @@ func (w *connWriter) drain() {
 			w.Conn.Close() // the reader sees the socket closed and mochi ends the session
 			continue
 		}
-		// Keep one buffer for the next round while the connection is busy; an idle connection
-		// keeps none.
+		// Keep one buffer for the next round while the connection is busy.
 		if cap(out) <= maxSpareBuffer {
-			spare = out
+			spare = out[:0]
 		}
 	}
+}
+
+// writeBuffers holds the backlog buffers of the connections that are not writing, so that a
+// burst of deliveries to a connection allocates none.
+var writeBuffers sync.Pool
+
+// getBuffer returns an empty buffer from the pool, or nil (append allocates one).
+func getBuffer() []byte {
+	if p, ok := writeBuffers.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+// putBuffer gives b to the pool, unless it is nil or larger than a busy connection keeps.
+func putBuffer(b []byte) {
+	if b == nil || cap(b) > maxSpareBuffer {
+		return
+	}
+	b = b[:0]
+	writeBuffers.Put(&b)
 }
 
 // closeFlushTime bounds how long a closed connection may take to write its backlog.

@@ -123,6 +123,11 @@ type Gateway struct {
 	mu        sync.Mutex
 	conns     map[net.Conn]struct{}
 	closed    bool
+
+	// The handshake's settings once the ClientHello is read, shared by every connection (a
+	// connection keeps its tls.Config for its lifetime): one for custom authentication, one
+	// that requires a client certificate.
+	helloTLS, helloTLSClientCert *tls.Config
 }
 
 // Start binds every role's address and starts accepting. On error nothing stays bound.
@@ -146,6 +151,17 @@ func Start(cfg Config) (*Gateway, error) {
 		cfg.Refused = func(Refusal) {}
 	}
 	g := &Gateway{cfg: cfg, listeners: map[Role]net.Listener{}, conns: map[net.Conn]struct{}{}}
+	g.helloTLS = &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cfg.Certificate},
+		// Every AWS id is advertised so that a refusal is AWS's rule, logged, and not a TLS
+		// alert from Go.
+		NextProtos: []string{ALPNMQTT, ALPNMQTTX509, ALPNHTTPX509, ALPNHTTP11},
+	}
+	g.helloTLSClientCert = g.helloTLS.Clone()
+	// Any certificate completes the handshake; the account's registry judges it after CONNECT
+	// (see broker.authorizeCert).
+	g.helloTLSClientCert.ClientAuth = tls.RequireAnyClientCert
 	for _, role := range Roles {
 		addr, ok := cfg.Listen[role]
 		if !ok {
@@ -335,19 +351,10 @@ func (g *Gateway) tlsConfig(info *ConnInfo) *tls.Config {
 		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			info.ServerName = hello.ServerName
 			info.OfferedALPN = slices.Clone(hello.SupportedProtos)
-			cfg := &tls.Config{
-				MinVersion:   tls.VersionTLS12,
-				Certificates: []tls.Certificate{g.cfg.Certificate},
-				// Every AWS id is advertised so that a refusal is AWS's rule, logged, and not a
-				// TLS alert from Go.
-				NextProtos: []string{ALPNMQTT, ALPNMQTTX509, ALPNHTTPX509, ALPNHTTP11},
-			}
 			if needsClientCert(*info) {
-				// Any certificate completes the handshake; the account's registry judges it
-				// after CONNECT (see broker.authorizeCert).
-				cfg.ClientAuth = tls.RequireAnyClientCert
+				return g.helloTLSClientCert, nil
 			}
-			return cfg, nil
+			return g.helloTLS, nil
 		},
 	}
 }
