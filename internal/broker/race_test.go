@@ -86,7 +86,9 @@ func TestSubscribeVerdictRace(t *testing.T) {
 		{"subscribe denied, receive granted", deny("iot:Subscribe", arn("topicfilter")), false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, mem, addr := pathBroker(t, tc.policy)
+			b, mem, addr := pathBroker(t, tc.policy)
+			judged := &outJudged{clientID: "subscriber", signal: make(chan struct{}, 1)}
+			t.Cleanup(b.cfg.Log.Subscribe(judged))
 			var received atomic.Int64
 			sub := mqtt5Client(t, addr, "subscriber", func(paho.PublishReceived) (bool, error) {
 				received.Add(1)
@@ -97,7 +99,12 @@ func TestSubscribeVerdictRace(t *testing.T) {
 			}
 
 			// The publisher publishes QoS 1 on race/x, one message in flight at a time, until
-			// the subscriber's rounds are over.
+			// the subscriber's rounds are over. In flight means until the subscriber's delivery
+			// is judged and logged, not only until the PUBACK: mochi writes the PUBACK before it
+			// routes the message, and a delivery is only queued for the subscriber's writer, so a
+			// publisher that waited for the PUBACK alone could run ahead of a writer starved under
+			// load until its queue (maxWritesPending) was full; the drops, rightly logged as
+			// THROTTLED, were then counted here as wrong verdicts.
 			pub := mqtt5Client(t, addr, "publisher", nil)
 			stop := make(chan struct{})
 			var published atomic.Int64
@@ -118,13 +125,18 @@ func TestSubscribeVerdictRace(t *testing.T) {
 						t.Errorf("publish: %v", err)
 						return
 					}
-					published.Add(1)
+					if !judged.wait(published.Add(1)) {
+						t.Errorf("no Publish-Out event for message %d", published.Load())
+						return
+					}
 				}
 			}()
 
 			wrong := 0
+			codes := map[byte]int{} // SUBACK codes for race/x, for the summary
 			for range rounds {
 				code := subscribeCode(t, sub, "race/x")
+				codes[code]++
 				if granted := code < 0x80; granted != tc.subscribeOK {
 					wrong++
 					t.Errorf("SUBACK for race/x: %#x", code)
@@ -158,12 +170,48 @@ func TestSubscribeVerdictRace(t *testing.T) {
 					t.Errorf("received %d messages on a topic the policy denies receiving", got)
 				}
 			}
-			t.Logf("%d SUBSCRIBE rounds against %d deliveries: %d wrong verdicts", rounds, n, wrong)
+			t.Logf("%d SUBSCRIBE rounds against %d deliveries: %d wrong verdicts; SUBACK codes %v, failures %v", rounds, n, wrong, codes, reasons)
 			if wrong != 0 {
 				t.Fail()
 			}
 		})
 	}
+}
+
+// outJudged is a log sink that counts the Publish-Out events of one client: each delivery's
+// verdict, logged as a success or a failure.
+type outJudged struct {
+	clientID string
+	n        atomic.Int64
+	signal   chan struct{} // one pending wake-up for wait
+}
+
+func (o *outJudged) WriteEvent(e iotlog.Event) {
+	if e.EventType != iotlog.EventPublishOut || e.ClientID != o.clientID {
+		return
+	}
+	o.n.Add(1)
+	select {
+	case o.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (*outJudged) WriteTrace(iotlog.Trace)               {}
+func (*outJudged) WriteFunctionLine(iotlog.FunctionLine) {}
+
+// wait waits until n Publish-Out events were logged, and says whether they were. The bound
+// only turns a lost event into a failure instead of a hang.
+func (o *outJudged) wait(n int64) bool {
+	deadline := time.After(30 * time.Second)
+	for o.n.Load() < n {
+		select {
+		case <-o.signal:
+		case <-deadline:
+			return false
+		}
+	}
+	return true
 }
 
 // waitReceived waits until n messages were received, and returns how many were.
