@@ -98,8 +98,10 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	case packets.Publish:
 		return h.readPublish(cl, s, pk)
 	case packets.Subscribe:
+		s.holdPacketID(&pk)
 		return pk, h.readSubscribe(cl, s, pk)
 	case packets.Unsubscribe:
+		s.holdPacketID(&pk)
 		// AWS: UNSUBSCRIBE needs no permission; it is logged. (mochi's OnUnsubscribed also fires
 		// when it drops a session's subscriptions at disconnect, which AWS does not log.)
 		filters := make([]string, 0, len(pk.Filters))
@@ -330,12 +332,19 @@ func (h *hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	return pk
 }
 
-// OnPacketEncode follows each delivery mochi is about to write (see OnPacketSent), and adds to
-// an MQTT 5 CONNACK the capabilities AWS IoT announces and mochi does not.
+// OnPacketEncode follows each delivery mochi is about to write (see OnPacketSent), gives a
+// SUBACK or UNSUBACK back the packet identifier of its request (see Session.holdPacketID), and
+// adds to an MQTT 5 CONNACK the capabilities AWS IoT announces and mochi does not.
 func (h *hook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
-	if pk.FixedHeader.Type == packets.Publish {
+	switch pk.FixedHeader.Type {
+	case packets.Publish:
 		if s := sessionOf(cl); s != nil {
 			h.b.writeFailures(s, s.out.encoding(&pk))
+		}
+		return pk
+	case packets.Suback, packets.Unsuback:
+		if s := sessionOf(cl); s != nil {
+			s.restorePacketID(&pk)
 		}
 		return pk
 	}

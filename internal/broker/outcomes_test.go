@@ -109,6 +109,8 @@ func (rc *rawClient) send(t *testing.T, pk packets.Packet) {
 		err = pk.PublishEncode(&buf)
 	case packets.Subscribe:
 		err = pk.SubscribeEncode(&buf)
+	case packets.Unsubscribe:
+		err = pk.UnsubscribeEncode(&buf)
 	default:
 		t.Fatalf("cannot send packet type %d", pk.FixedHeader.Type)
 	}
@@ -158,6 +160,8 @@ func (rc *rawClient) read(t *testing.T) (packets.Packet, error) {
 		err = pk.PubackDecode(body)
 	case packets.Suback:
 		err = pk.SubackDecode(body)
+	case packets.Unsuback:
+		err = pk.UnsubackDecode(body)
 	case packets.Publish:
 		err = pk.PublishDecode(body)
 	}

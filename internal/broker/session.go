@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/customauth"
@@ -50,6 +51,10 @@ type Session struct {
 	rate      *rateLimiter
 	decisions decisionCache
 	out       outbox
+
+	// heldPacketID is the packet identifier of the SUBSCRIBE or UNSUBSCRIBE mochi is
+	// processing (see holdPacketID); only the connection's read goroutine uses it.
+	heldPacketID uint16
 
 	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
 	pendingSubs atomic.Pointer[[]subVerdict]
@@ -118,6 +123,34 @@ func (s *Session) setPendingSubs(v []subVerdict) []subVerdict {
 		return nil
 	}
 	return *prev
+}
+
+// holdPacketID takes a SUBSCRIBE's or UNSUBSCRIBE's packet identifier out of the packet
+// before mochi processes it; restorePacketID puts it into the SUBACK or UNSUBACK.
+//
+// mochi answers 0x91 (packet identifier in use) to every filter of a SUBSCRIBE or UNSUBSCRIBE
+// whose identifier is in the connection's inflight table, and leaves its subscriptions as they
+// were. That table also holds the server's own unacknowledged QoS 1 deliveries, so a client
+// reusing the identifier of a delivery it has not acknowledged yet was refused, although client and
+// server assign identifiers independently of each other (MQTT 5.0 §2.2.1). The client's own QoS 2
+// PUBLISH, the one entry of that table that is its own, is refused before mochi sees it, so
+// the check can only ever see the server's identifiers. Identifier 0 is never in the table
+// (mochi never assigns it, and a client's QoS 1 PUBLISH cannot carry it), so the request is
+// processed with identifier 0, its fixed header's QoS cleared to match (mochi rejects a
+// request with QoS 1 and identifier 0, and uses the QoS for nothing else), and the answer,
+// written on the same goroutine before the next packet is read, gets the client's back.
+// AWS: a SUBSCRIBE or UNSUBSCRIBE is answered on its policy and subscriptions alone.
+func (s *Session) holdPacketID(pk *packets.Packet) {
+	s.heldPacketID = pk.PacketID
+	pk.PacketID = 0
+	pk.FixedHeader.Qos = 0
+}
+
+// restorePacketID gives a SUBACK or UNSUBACK the identifier holdPacketID took.
+func (s *Session) restorePacketID(pk *packets.Packet) {
+	if pk.PacketID == 0 {
+		pk.PacketID = s.heldPacketID
+	}
 }
 
 func (s *Session) setCloseReason(r string) {
