@@ -476,11 +476,11 @@ func TestRemoteFaults(t *testing.T) {
 func TestNewRemoteRefusesBadConfigs(t *testing.T) {
 	for name, cfg := range map[string]RemoteConfig{
 		"no URL":        {FunctionName: "function"},
-		"not http":      {URL: "ftp://127.0.0.1:9000", FunctionName: "function"},
+		"not http":      {URL: "ftp://127.0.0.1:0", FunctionName: "function"},
 		"no host":       {URL: "http://", FunctionName: "function"},
-		"no name":       {URL: "http://127.0.0.1:9000"},
+		"no name":       {URL: "http://127.0.0.1:0"},
 		"unparsable":    {URL: "http://[::1", FunctionName: "function"},
-		"relative path": {URL: "127.0.0.1:9000", FunctionName: "function"},
+		"relative path": {URL: "127.0.0.1:0", FunctionName: "function"},
 	} {
 		if _, err := NewRemote(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
