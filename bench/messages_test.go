@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ func messageCases(d time.Duration) []pubsubCase {
 // latency for the emulator (as `iotemu serve` runs it: text log on), bare mochi with the same
 // TLS and queue settings, and mosquitto with TLS, all driven by the same load generator in a
 // child process, rounds interleaved. It runs only when IOTEMU_BENCH_MESSAGES=1 (scripts/bench).
+// IOTEMU_BENCH_CASES (a regular expression on the case names) and IOTEMU_BENCH_SERVERS (a
+// comma-separated list of emulator, mochi, mosquitto) narrow it, say to profile one case.
 func TestMessagePath(t *testing.T) {
 	if os.Getenv("IOTEMU_BENCH_MESSAGES") != "1" {
 		t.Skip("set IOTEMU_BENCH_MESSAGES=1 to measure the message path (scripts/bench does)")
@@ -58,6 +61,15 @@ func TestMessagePath(t *testing.T) {
 		rounds = 3
 	}
 	d := 2 * time.Second
+	cases := messageCases(d)
+	if expr := os.Getenv("IOTEMU_BENCH_CASES"); expr != "" {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			t.Fatalf("IOTEMU_BENCH_CASES: %v", err)
+		}
+		cases = slices.DeleteFunc(cases, func(pc pubsubCase) bool { return !re.MatchString(pc.Name) })
+	}
+	only := os.Getenv("IOTEMU_BENCH_SERVERS")
 	type side struct {
 		name string
 		t    target
@@ -65,6 +77,9 @@ func TestMessagePath(t *testing.T) {
 	var sides []side
 	for _, s := range servers {
 		if s.name == "executable" || s.name == "x509" { // the emulator's message path again
+			continue
+		}
+		if only != "" && !slices.Contains(strings.Split(only, ","), s.name) {
 			continue
 		}
 		if s.name == "mosquitto" {
@@ -80,7 +95,7 @@ func TestMessagePath(t *testing.T) {
 	results := map[key][]pubsubResult{}
 	cpus := map[key][]float64{}
 	for r := 1; r <= rounds; r++ {
-		for _, pc := range messageCases(d) {
+		for _, pc := range cases {
 			for _, side := range sides {
 				before := serverCPU(side.t)
 				res, err := runCase(t, side.t, pc)
@@ -99,8 +114,11 @@ func TestMessagePath(t *testing.T) {
 	}
 
 	fmt.Println("\nratios over rounds, min / median / max (load average now:", loadAverage()+")")
-	for _, pc := range messageCases(d) {
+	for _, pc := range cases {
 		em, mo, mq := results[key{pc.Name, "emulator"}], results[key{pc.Name, "mochi"}], results[key{pc.Name, "mosquitto"}]
+		if len(em) == 0 || len(mo) == 0 {
+			continue // a side left out: no ratio
+		}
 		rate := func(a, b []pubsubResult) string {
 			return spread(len(b), func(i int) float64 {
 				return (float64(a[i].Delivered) / a[i].Seconds) / (float64(b[i].Delivered) / b[i].Seconds)
