@@ -81,10 +81,19 @@ type connectionMetadata struct {
 // TestInvokeAuthorizer call with only a token and signature). signatureVerified is forced false when
 // a has signing disabled. The event decodes into events.IoTCoreCustomAuthorizerRequest.
 func BuildEvent(req Request, a *Authorizer, token string, signatureVerified bool) ([]byte, error) {
+	e, err := newEvent(req, a, token, signatureVerified)
+	if err != nil {
+		return nil, err
+	}
+	return e.encode()
+}
+
+// newEvent returns the event BuildEvent encodes.
+func newEvent(req Request, a *Authorizer, token string, signatureVerified bool) (*event, error) {
 	if a == nil {
 		return nil, errors.New("build event: nil authorizer")
 	}
-	e := event{
+	e := &event{
 		Token: token,
 		// AWS: signatureVerified is false when signing is disabled.
 		SignatureVerified: signatureVerified && !a.SigningDisabled,
@@ -123,6 +132,11 @@ func BuildEvent(req Request, a *Authorizer, token string, signatureVerified bool
 	if req.ConnectionID != "" {
 		e.ConnectionMetadata = &connectionMetadata{ID: req.ConnectionID}
 	}
+	return e, nil
+}
+
+// encode returns e as JSON.
+func (e *event) encode() ([]byte, error) {
 	// Encode as AWS does, without Go's HTML escaping ('&' in a username stays '&').
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

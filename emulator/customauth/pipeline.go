@@ -93,7 +93,8 @@ type Result struct {
 	ConnectionID string
 	// PrincipalID is the function's principalId.
 	PrincipalID string
-	// PolicyDocuments holds each document as JSON text (see Response.PolicyDocuments).
+	// PolicyDocuments holds each document as JSON text (see Response.PolicyDocuments). Results
+	// of the same answer share it: it must not be modified.
 	PolicyDocuments []string
 	// RefreshAfter is when to invoke the function again; 0 means never.
 	RefreshAfter time.Duration
@@ -156,16 +157,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	event, err := BuildEvent(req, auth, token, verified)
+	e, err := newEvent(req, auth, token, verified)
+	var event []byte
+	if err == nil {
+		event, err = e.encode()
+	}
 	if err != nil {
 		return nil, t.fail(failInternal, StepEvent, "could not build the event", nil, err)
 	}
-	t.step(StepEvent, "event sent to "+auth.FunctionARN, map[string]any{"event": t.redact.event(event)})
+	t.step(StepEvent, "event sent to "+auth.FunctionARN, map[string]any{"event": t.redact.event(e, event)})
 	raw, err := t.invoke(ctx, a, auth, event)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := ValidateResponse(raw)
+	resp, err := validate(raw)
 	if err != nil {
 		return nil, t.fail(failInvalidResponse, StepResponse, err.Error(), nil, err)
 	}
@@ -374,9 +379,48 @@ func (t *trace) invoke(ctx context.Context, a *Authenticator, auth *Authorizer, 
 	return out, nil
 }
 
+// answers remembers the validation of answers: ValidateResponse depends only on the answer's
+// bytes, and a fleet's authorizer often gives many devices the same answer (a policy with
+// variables). The answer's lambda invocation still happens every time.
+var answers = answerMemo{memo[string, *Response]{max: maxAnswers}}
+
+// answerMemo is answers' type: a memo looked up by an answer's bytes.
+type answerMemo struct{ memo[string, *Response] }
+
+// lookup is get(string(raw)) without copying raw.
+func (c *answerMemo) lookup(raw []byte) (*Response, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	resp, ok := c.m[string(raw)]
+	return resp, ok
+}
+
+// maxAnswers bounds answers, and maxAnswerBytes the answers it holds (longer ones are
+// validated every time): at most a few megabytes in all.
+const (
+	maxAnswers     = 256
+	maxAnswerBytes = 8 << 10
+)
+
+// validate is ValidateResponse, remembered in answers. The result is shared: it must not be
+// modified.
+func validate(raw []byte) (*Response, error) {
+	if resp, ok := answers.lookup(raw); ok {
+		return resp, nil
+	}
+	resp, err := ValidateResponse(raw)
+	if err == nil && len(raw) <= maxAnswerBytes {
+		answers.put(string(raw), resp)
+	}
+	return resp, err
+}
+
 // traceable returns an answer as a Step keeps it: JSON as json.RawMessage, anything else (or
 // anything too long) as a possibly truncated string.
 func traceable(out []byte) any {
+	if _, valid := answers.lookup(out); valid {
+		return json.RawMessage(out)
+	}
 	if len(out) <= maxTracedResponse && json.Valid(out) {
 		return json.RawMessage(out)
 	}

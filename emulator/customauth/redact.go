@@ -1,7 +1,6 @@
 package customauth
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -69,18 +68,17 @@ func (r redactor) params(s string) string {
 	return head + "?" + strings.Join(parts, "&")
 }
 
-// event returns the event for the trace: the one sent, with its secrets redacted.
-func (r redactor) event(raw []byte) json.RawMessage {
+// event returns the event for the trace: e, which was sent as raw, with its secrets redacted.
+func (r redactor) event(e *event, raw []byte) json.RawMessage {
 	if r.show {
 		return raw
 	}
-	var e event
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return json.RawMessage(`"<the event could not be redacted>"`)
-	}
-	e.Token = r.secret(e.Token)
-	if pd := e.ProtocolData; pd != nil {
-		if m := pd.MQTT; m != nil {
+	c := *e // e's fields are shared with what was sent: redact copies
+	c.Token = r.secret(c.Token)
+	if c.ProtocolData != nil {
+		pd := *c.ProtocolData
+		if pd.MQTT != nil {
+			m := *pd.MQTT
 			if m.Username != nil {
 				u := r.params(*m.Username)
 				m.Username = &u
@@ -89,21 +87,20 @@ func (r redactor) event(raw []byte) json.RawMessage {
 				p := r.secret(*m.Password)
 				m.Password = &p
 			}
+			pd.MQTT = &m
 		}
-		if h := pd.HTTP; h != nil {
-			headers := make(map[string]string, len(h.Headers))
-			for k, v := range h.Headers {
-				headers[k] = r.param(k, v)
+		if pd.HTTP != nil {
+			h := httpContext{Headers: make(map[string]string, len(pd.HTTP.Headers)), QueryString: r.params(pd.HTTP.QueryString)}
+			for k, v := range pd.HTTP.Headers {
+				h.Headers[k] = r.param(k, v)
 			}
-			h.Headers = headers
-			h.QueryString = r.params(h.QueryString)
+			pd.HTTP = &h
 		}
+		c.ProtocolData = &pd
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
+	b, err := c.encode()
+	if err != nil {
 		return json.RawMessage(`"<the event could not be redacted>"`)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return b
 }

@@ -50,6 +50,7 @@ func Sign(key *rsa.PrivateKey, token string) (string, error) {
 // VerifySignature checks signature (standard base64 with padding, already URL-decoded) over
 // token with each key in name order and returns the name of the first key that verifies it.
 // The error is a *SignatureError, which wraps ErrSignatureEncoding or ErrSignatureMismatch.
+// Results are remembered per key, by pointer: a key must not be modified once used.
 func VerifySignature(keys map[string]*rsa.PublicKey, token, signature string) (keyName string, err error) {
 	// AWS: the signature travels as standard base64 with padding.
 	sig, err := base64.StdEncoding.DecodeString(signature)
@@ -64,17 +65,50 @@ func VerifySignature(keys map[string]*rsa.PublicKey, token, signature string) (k
 	if len(keys) == 0 {
 		return "", &SignatureError{Kind: ErrSignatureMismatch, Detail: "the authorizer has no token signing keys"}
 	}
-	sum := sha256.Sum256([]byte(token))
 	names := slices.Sorted(maps.Keys(keys))
 	// AWS (inferred): any of the configured keys may verify the signature (key rotation).
 	for _, name := range names {
-		if k := keys[name]; k != nil && rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig) == nil {
+		if k := keys[name]; k != nil && verifies(k, token, signature, sig) {
 			return name, nil
 		}
 	}
 	return "", &SignatureError{Kind: ErrSignatureMismatch, Detail: fmt.Sprintf(
 		"none of the keys %q verifies a %d-byte RSA PKCS#1 v1.5 SHA-256 signature over the %d-byte token (signed with another key, or over another value than the token)",
 		names, len(sig), len(token))}
+}
+
+// verifications remembers which keys verify which signatures. RSA PKCS#1 v1.5 verification is
+// deterministic, so a remembered result is the one a new check would give; a device that
+// reconnects with the same token and signature skips the RSA operation. Keys are compared by
+// identity: Authorizer.PublicKeys returns one *rsa.PublicKey per PEM text.
+var verifications = memo[verification, bool]{max: maxVerifications}
+
+// maxVerifications bounds verifications, and maxVerificationBytes the token and signature an
+// entry may hold (longer ones are checked every time): at most a few megabytes in all.
+const (
+	maxVerifications     = 1024
+	maxVerificationBytes = 2048
+)
+
+// verification is a key of verifications.
+type verification struct {
+	key              *rsa.PublicKey
+	token, signature string
+}
+
+// verifies reports whether sig (signature, base64-decoded) is key's signature over token.
+func verifies(key *rsa.PublicKey, token, signature string, sig []byte) bool {
+	v := verification{key, token, signature}
+	if ok, found := verifications.get(v); found {
+		return ok
+	}
+	sum := sha256.Sum256([]byte(token))
+	ok := rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig) == nil
+	if len(token)+len(signature) <= maxVerificationBytes {
+		v.token, v.signature = strings.Clone(token), strings.Clone(signature)
+		verifications.put(v, ok)
+	}
+	return ok
 }
 
 // ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX) block holding an RSA key of at least

@@ -32,6 +32,16 @@ func ShortSignature(sig string) string {
 	if utf8.RuneCountInString(sig) < 4*signatureEnds {
 		return Redact(sig)
 	}
-	r := []rune(sig)
-	return string(r[:signatureEnds]) + "…" + string(r[len(r)-signatureEnds:])
+	if !utf8.ValidString(sig) { // each invalid byte shows as U+FFFD, as a rune conversion makes it
+		r := []rune(sig)
+		return string(r[:signatureEnds]) + "…" + string(r[len(r)-signatureEnds:])
+	}
+	head, tail := 0, len(sig)
+	for range signatureEnds {
+		_, n := utf8.DecodeRuneInString(sig[head:])
+		head += n
+		_, n = utf8.DecodeLastRuneInString(sig[:tail])
+		tail -= n
+	}
+	return sig[:head] + "…" + sig[tail:]
 }
