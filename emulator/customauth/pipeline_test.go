@@ -66,18 +66,10 @@ func (r *recorder) count() int {
 
 // newFixture returns an authenticator whose registry has the authorizers MyAuth (signing with
 // key1), Inactive, Open (signing disabled) and Orphan (function missing), all running handler.
-func newFixture(t *testing.T, handler any, defaultAuthorizer string) (*Authenticator, *recorder) {
+func newFixture(t testing.TB, handler any, defaultAuthorizer string) (*Authenticator, *recorder) {
 	t.Helper()
 	key1, _ := keys(t)
 	pemText := publicPEM(t, &key1.PublicKey)
-	rt, err := lambdarunner.NewInProcess(handler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := lambdarunner.NewFunction(lambdarunner.FunctionConfig{Name: "f", Runtime: rt, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &recorder{}
 	signed := func(name string, status Status, arn string) *Authorizer {
 		return &Authorizer{Name: name, FunctionARN: arn, TokenKeyName: "token", Status: status,
@@ -91,7 +83,7 @@ func newFixture(t *testing.T, handler any, defaultAuthorizer string) (*Authentic
 			"Open":     {Name: "Open", FunctionARN: arnAuth, TokenKeyName: "token", SigningDisabled: true, Status: StatusActive},
 		},
 		def:      defaultAuthorizer,
-		invokers: map[string]lambdarunner.Invoker{arnAuth: rec.wrap(inv)},
+		invokers: map[string]lambdarunner.Invoker{arnAuth: rec.wrap(inProcess(t, handler))},
 	}
 	for _, a := range reg.authorizers {
 		if err := a.Validate(); err != nil {
@@ -99,6 +91,20 @@ func newFixture(t *testing.T, handler any, defaultAuthorizer string) (*Authentic
 		}
 	}
 	return &Authenticator{Registry: reg}, rec
+}
+
+// inProcess returns a function running handler in process.
+func inProcess(t testing.TB, handler any) lambdarunner.Invoker {
+	t.Helper()
+	rt, err := lambdarunner.NewInProcess(handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := lambdarunner.NewFunction(lambdarunner.FunctionConfig{Name: "f", Runtime: rt, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
 }
 
 // mqtt is a direct MQTT connection with the given username.
