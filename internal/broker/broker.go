@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -149,7 +150,9 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		return nil, nil
 	}
 	s.Protocol = pk.ProtocolVersion
-	s.ClientID = pk.Connect.ClientIdentifier
+	// A copy: events share it for the connection's life (see Broker.ownEvent), and it must
+	// not keep the CONNECT's buffer alive.
+	s.ClientID = strings.Clone(pk.Connect.ClientIdentifier)
 
 	if len(s.ClientID) > MaxClientIDLen {
 		msg := fmt.Sprintf("client ID is %d bytes; AWS IoT allows at most %d", len(s.ClientID), MaxClientIDLen)
