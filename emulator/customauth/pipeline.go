@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/lambdarunner"
 )
 
@@ -120,8 +120,8 @@ type Authenticator struct {
 	Registry Registry
 	// Timeout bounds each invocation; 0 means DefaultTimeout.
 	Timeout time.Duration
-	// NewConnectionID makes a connection ID for a request without one; nil means a random
-	// UUID.
+	// NewConnectionID makes a connection ID for a request without one; nil means a UUID
+	// (iotlog.NewTraceID: unique in the process, made without a system call).
 	NewConnectionID func() string
 	// ShowSecrets writes tokens, signatures and passwords in full in the decision trace, for
 	// local debugging. By default the trace shows a short hash of each secret and the first
@@ -177,13 +177,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 	if !resp.IsAuthenticated {
 		return nil, t.fail(failNotAuthenticated, StepResponse, "the function answered isAuthenticated: false", nil, ErrNotAuthenticated)
 	}
-	t.step(StepResponse, fmt.Sprintf("valid answer: principal %q, %d policy document(s), refresh after %s, disconnect after %s",
-		resp.PrincipalID, len(resp.PolicyDocuments), resp.RefreshAfter, resp.DisconnectAfter),
+	// The steps of an attempt that succeeds, taken at every connect, are written without fmt.
+	refresh, disconnect := resp.RefreshAfter.String(), resp.DisconnectAfter.String()
+	t.step(StepResponse, "valid answer: principal "+strconv.Quote(resp.PrincipalID)+", "+strconv.Itoa(len(resp.PolicyDocuments))+
+		" policy document(s), refresh after "+refresh+", disconnect after "+disconnect,
 		map[string]any{
 			"principalId":     resp.PrincipalID,
 			"policyDocuments": len(resp.PolicyDocuments),
-			"refreshAfter":    resp.RefreshAfter.String(),
-			"disconnectAfter": resp.DisconnectAfter.String(),
+			"refreshAfter":    refresh,
+			"disconnectAfter": disconnect,
 		})
 	return &Result{
 		Authorizer:      auth,
@@ -200,7 +202,7 @@ func (a *Authenticator) newConnectionID() string {
 	if a.NewConnectionID != nil {
 		return a.NewConnectionID()
 	}
-	return uuid.NewString()
+	return iotlog.NewTraceID()
 }
 
 func (a *Authenticator) timeout() time.Duration {
@@ -272,7 +274,7 @@ func (t *trace) chooseAuthorizer(reg Registry, src sources) (*Authorizer, error)
 	}
 	data["functionArn"] = auth.FunctionARN
 	data["signingDisabled"] = auth.SigningDisabled
-	t.step(StepAuthorizer, fmt.Sprintf("using authorizer %q (from the %s)", name, from), data)
+	t.step(StepAuthorizer, "using authorizer "+strconv.Quote(name)+" (from the "+from+")", data)
 	return auth, nil
 }
 
@@ -296,7 +298,7 @@ func (t *trace) token(auth *Authorizer, src sources) (string, error) {
 		return "", nil
 	}
 	data["source"] = from
-	t.step(StepToken, fmt.Sprintf("token read from %q in the %s", auth.TokenKeyName, from), data)
+	t.step(StepToken, "token read from "+strconv.Quote(auth.TokenKeyName)+" in the "+from, data)
 	return token, nil
 }
 
@@ -329,7 +331,7 @@ func (t *trace) verify(auth *Authorizer, src sources, token string) (bool, error
 		return false, t.fail(failSignatureInvalid, StepSignature, msg, data, err)
 	}
 	data["keyName"] = name
-	t.step(StepSignature, fmt.Sprintf("the signature from the %s verifies with key %q", from, name), data)
+	t.step(StepSignature, "the signature from the "+from+" verifies with key "+strconv.Quote(name), data)
 	return true, nil
 }
 
@@ -344,15 +346,17 @@ func (t *trace) invoke(ctx context.Context, a *Authenticator, auth *Authorizer, 
 	timeout := a.timeout()
 	// AWS: the function must answer within 5 seconds.
 	ictx, cancel := context.WithTimeout(ctx, timeout)
-	// The request ID links this step to the function's log lines (START, END, REPORT).
-	requestID := uuid.NewString()
+	// The request ID links this step to the function's log lines (START, END, REPORT). AWS:
+	// Lambda request IDs are UUIDs.
+	requestID := iotlog.NewTraceID()
 	data["requestId"] = requestID
 	ictx = lambdarunner.WithRequestID(ictx, requestID)
 	start := time.Now()
 	out, err := inv.Invoke(ictx, event)
 	elapsed := time.Since(start)
 	cancel()
-	data["duration"] = elapsed.String()
+	duration := elapsed.String()
+	data["duration"] = duration
 	if err != nil {
 		var fe *lambdarunner.FunctionError
 		switch {
@@ -375,7 +379,7 @@ func (t *trace) invoke(ctx context.Context, a *Authenticator, auth *Authorizer, 
 		}
 	}
 	data["response"] = traceable(out)
-	t.step(StepInvoke, fmt.Sprintf("the function answered %d bytes in %s", len(out), elapsed), data)
+	t.step(StepInvoke, "the function answered "+strconv.Itoa(len(out))+" bytes in "+duration, data)
 	return out, nil
 }
 

@@ -66,7 +66,14 @@ func Compile(docs []*Document, ctx Context) *Policy {
 	ctx.ConnectAttributes = slices.Clone(ctx.ConnectAttributes)
 	ctx.Variables = maps.Clone(ctx.Variables)
 	p := &Policy{ctx: ctx}
-	var allows []compiled
+	n := 0
+	for _, d := range docs {
+		if d != nil {
+			n += len(d.statements)
+		}
+	}
+	p.stmts = make([]compiled, 0, n)
+	allows := make([]compiled, 0, n)
 	for _, d := range docs {
 		if d == nil {
 			continue
@@ -85,8 +92,12 @@ func Compile(docs []*Document, ctx Context) *Policy {
 					c.actionBits |= 1 << bit
 				}
 			}
-			for _, r := range st.resources {
-				c.resources = append(c.resources, r.resolve(&p.ctx, false))
+			c.resources = st.resourceMatch // compiled at Parse: no variables
+			if c.resources == nil {
+				c.resources = make([]matcher, len(st.resources))
+				for i, r := range st.resources {
+					c.resources[i] = r.resolve(&p.ctx, false)
+				}
 			}
 			if st.deny {
 				p.stmts = append(p.stmts, c)

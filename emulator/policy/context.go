@@ -52,12 +52,12 @@ func (c *Context) values(key string) (vals []string, ok bool) {
 // authentication. Multi-valued keys (iot:ConnectAttributes) cannot be variables (IAM).
 func (c *Context) variable(name string) (string, bool) {
 	var v string
-	switch strings.ToLower(name) {
-	case "iot:clientid":
+	switch { // EqualFold, not ToLower: Compile resolves variables at every connect
+	case strings.EqualFold(name, "iot:ClientId"):
 		v = c.ClientID
-	case "iot:domainname":
+	case strings.EqualFold(name, "iot:DomainName"):
 		v = c.DomainName
-	case "aws:sourceip":
+	case strings.EqualFold(name, "aws:SourceIp"):
 		v = c.SourceIP
 	default:
 		v = c.Variables[strings.ToLower(name)]

@@ -92,18 +92,21 @@ func (p pattern) hasVariables() bool {
 // Substituted values are literal text: a '*' in a client ID matches only '*'. A variable
 // that does not resolve makes a matcher that matches nothing.
 func (p pattern) resolve(ctx *Context, fold bool) matcher {
-	var toks []token
-	for _, t := range p.toks {
-		switch t.kind {
-		case variable:
-			v, ok := ctx.variable(t.text)
-			if !ok {
-				// AWS (inferred): a pattern whose variable does not resolve matches nothing.
-				return matcher{kind: matchNone, missing: t.text}
+	toks := make([]token, 0, len(p.toks))
+	for i := 0; i < len(p.toks); i++ {
+		switch t := p.toks[i]; t.kind {
+		case literal, variable:
+			j := i + 1
+			for j < len(p.toks) && (p.toks[j].kind == literal || p.toks[j].kind == variable) {
+				j++
 			}
-			toks = appendLiteral(toks, v)
-		case literal:
-			toks = appendLiteral(toks, t.text)
+			text, missing := p.join(ctx, p.toks[i:j])
+			if missing != "" {
+				// AWS (inferred): a pattern whose variable does not resolve matches nothing.
+				return matcher{kind: matchNone, missing: missing}
+			}
+			toks = append(toks, token{kind: literal, text: text})
+			i = j - 1
 		case anyRun:
 			if n := len(toks); n > 0 && toks[n-1].kind == anyRun {
 				continue // "**" is the same as "*"
@@ -114,6 +117,37 @@ func (p pattern) resolve(ctx *Context, fold bool) matcher {
 		}
 	}
 	return newMatcher(toks, fold)
+}
+
+// join returns a run of literal and variable tokens as one string, variables substituted,
+// built with one allocation at most; missing names the first variable that does not resolve.
+func (pattern) join(ctx *Context, run []token) (text, missing string) {
+	if len(run) == 1 && run[0].kind == literal {
+		return run[0].text, ""
+	}
+	n := 0
+	for _, t := range run {
+		if t.kind == variable {
+			v, ok := ctx.variable(t.text)
+			if !ok {
+				return "", t.text
+			}
+			n += len(v)
+		} else {
+			n += len(t.text)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, t := range run {
+		if t.kind == variable {
+			v, _ := ctx.variable(t.text)
+			b.WriteString(v)
+		} else {
+			b.WriteString(t.text)
+		}
+	}
+	return b.String(), ""
 }
 
 // text substitutes the variables of p and returns the plain string, wildcards as the
@@ -138,18 +172,6 @@ func (p pattern) text(ctx *Context) (string, bool) {
 		}
 	}
 	return b.String(), true
-}
-
-// appendLiteral appends text to toks, merging it into a preceding literal.
-func appendLiteral(toks []token, text string) []token {
-	if text == "" {
-		return toks
-	}
-	if n := len(toks); n > 0 && toks[n-1].kind == literal {
-		toks[n-1].text += text
-		return toks
-	}
-	return append(toks, token{kind: literal, text: text})
 }
 
 // matchKind selects the matching strategy a matcher uses.

@@ -31,7 +31,10 @@ type statement struct {
 	actionMatch []matcher // action patterns hold no variables, so they compile at Parse
 	notResource bool
 	resources   []pattern
-	conditions  []condition
+	// resourceMatch holds the resources compiled at Parse when none uses a variable, for
+	// Compile to share; nil when one does.
+	resourceMatch []matcher
+	conditions    []condition
 }
 
 // policyVersion is the only policy language version accepted.
@@ -143,6 +146,11 @@ func parseStatement(item any) (statement, error) {
 	st.notResource = key == "NotResource"
 	for _, r := range resources {
 		st.resources = append(st.resources, parsePattern(r, true))
+	}
+	if !slices.ContainsFunc(st.resources, pattern.hasVariables) {
+		for _, r := range st.resources {
+			st.resourceMatch = append(st.resourceMatch, r.resolve(nil, false))
+		}
 	}
 
 	if raw, ok := obj["Condition"]; ok {

@@ -257,7 +257,13 @@ func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, wil
 // read-only, so each connection's compiled policy can point at one copy.
 type documentCache struct {
 	mu sync.Mutex
-	m  map[string]*policy.Document // by index and text
+	m  map[documentKey]*policy.Document
+}
+
+// documentKey is a document's place in the answer (its name says it) and its text.
+type documentKey struct {
+	index int
+	text  string
 }
 
 // maxCachedDocuments bounds the cache; a full cache starts over.
@@ -267,19 +273,18 @@ const maxCachedDocuments = 256
 func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 	docs := make([]*policy.Document, 0, len(texts))
 	for i, t := range texts {
-		name := fmt.Sprintf("policyDocuments[%d]", i)
-		key := name + "\x00" + t
+		key := documentKey{i, t}
 		c.mu.Lock()
 		d, ok := c.m[key]
 		c.mu.Unlock()
 		if !ok {
 			var err error
-			if d, err = policy.Parse(name, []byte(t)); err != nil {
+			if d, err = policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t)); err != nil {
 				return nil, err
 			}
 			c.mu.Lock()
 			if c.m == nil || len(c.m) >= maxCachedDocuments {
-				c.m = make(map[string]*policy.Document)
+				c.m = make(map[documentKey]*policy.Document)
 			}
 			c.m[key] = d
 			c.mu.Unlock()

@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"github.com/google/uuid"
-
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/emulator/policy"
 	"github.com/iotemu/iotemu/internal/gateway"
 )
@@ -172,7 +171,8 @@ func (s *Session) getCloseReason() string {
 
 func (s *Session) remote() netip.AddrPort { return s.Info.Remote }
 
-// newSession starts the session of a connection (or of an HTTPS request).
+// newSession starts the session of a connection (or of an HTTPS request). Its connection ID is
+// a UUID made as trace IDs are, without a system call.
 func newSession(info gateway.ConnInfo) *Session {
-	return &Session{ConnectionID: uuid.NewString(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
+	return &Session{ConnectionID: iotlog.NewTraceID(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
 }
