@@ -110,7 +110,7 @@ func (st Statement) matches(c Caller) bool {
 	if st.Principal != "*" && st.Principal != c.Principal && st.Principal != c.SourceAccount {
 		return false
 	}
-	if a := strings.ToLower(st.Action); a != "*" && a != "lambda:*" && a != strings.ToLower(ActionInvoke) {
+	if a := st.Action; a != "*" && !strings.EqualFold(a, "lambda:*") && !strings.EqualFold(a, ActionInvoke) {
 		return false
 	}
 	for op, kv := range st.Condition {

@@ -133,7 +133,7 @@ type Authenticator struct {
 // it chooses the authorizer, reads and verifies the token, invokes the function with the
 // exact AWS event and validates its answer. A failed attempt returns a *Failure.
 func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result, error) {
-	t := &trace{redact: redactor{show: a.ShowSecrets}}
+	t := &trace{steps: make([]Step, 0, successSteps), redact: redactor{show: a.ShowSecrets}}
 	if a.Registry == nil {
 		return nil, t.fail(failInternal, StepAuthorizer, "the authenticator has no registry", nil, errors.New("nil Registry"))
 	}
@@ -211,6 +211,10 @@ func (a *Authenticator) timeout() time.Duration {
 	}
 	return DefaultTimeout
 }
+
+// successSteps is how many steps an attempt that succeeds records: authorizer, token,
+// signature, event, invoke and response.
+const successSteps = 6
 
 // trace collects the steps of one attempt.
 type trace struct {
