@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -22,6 +23,7 @@ import (
 type InProcess struct {
 	handlers sync.Pool // of lambda.Handler
 	warm     atomic.Bool
+	calls    chan inProcessCall // to the idle workers (see work)
 }
 
 // NewInProcess wraps handler, which may be anything aws-lambda-go's lambda.Start accepts (for
@@ -33,14 +35,14 @@ func NewInProcess(handler any) (*InProcess, error) {
 		return nil, errors.New("lambdarunner: nil handler")
 	}
 	if h, ok := handler.(lambda.Handler); ok {
-		p := &InProcess{}
+		p := &InProcess{calls: make(chan inProcessCall)}
 		p.handlers.New = func() any { return h } // the caller's own handler: its concurrency is its business
 		return p, nil
 	}
 	if err := checkHandlerShape(reflect.TypeOf(handler)); err != nil {
 		return nil, fmt.Errorf("lambdarunner: %w", err)
 	}
-	p := &InProcess{}
+	p := &InProcess{calls: make(chan inProcessCall)}
 	p.handlers.New = func() any { return lambda.NewHandler(handler) }
 	return p, nil
 }
@@ -81,23 +83,13 @@ func checkHandlerShape(t reflect.Type) error {
 func (p *InProcess) Run(ctx context.Context, inv *Invocation) ([]byte, error) {
 	inv.ColdStart = !p.warm.Swap(true)
 	inv.Start()
-	type result struct {
-		out []byte
-		err error
+	done := make(chan inProcessResult, 1)
+	c := inProcessCall{ctx, inv.Event, done}
+	select {
+	case p.calls <- c: // an idle worker takes it
+	default:
+		go p.work(c)
 	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{err: &FunctionError{Message: fmt.Sprint(r), Type: "Runtime.Panic"}}
-			}
-		}()
-		h := p.handlers.Get().(lambda.Handler)
-		out, err := h.Invoke(ctx, inv.Event)
-		out = bytes.Clone(out) // before h, and the buffer behind out, can serve another invocation
-		p.handlers.Put(h)
-		done <- result{out, err}
-	}()
 	select {
 	case r := <-done:
 		if r.err != nil {
@@ -107,6 +99,54 @@ func (p *InProcess) Run(ctx context.Context, inv *Invocation) ([]byte, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("invoke: %w", ctx.Err())
 	}
+}
+
+// inProcessCall is an invocation handed to a worker; the worker sends its result to done (buffered:
+// the caller may have given up).
+type inProcessCall struct {
+	ctx   context.Context
+	event []byte
+	done  chan<- inProcessResult
+}
+
+// inProcessResult is what a worker sends back.
+type inProcessResult struct {
+	out []byte
+	err error
+}
+
+// workerIdle is how long a worker waits for another invocation before it ends.
+const workerIdle = time.Second
+
+// work runs c, then the invocations handed to it, until it has been idle for workerIdle.
+// Reusing a worker spares a goroutine's start and the growth of its stack: decoding the event
+// needs a deeper stack than a new goroutine has.
+func (p *InProcess) work(c inProcessCall) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		c.done <- p.invoke(c)
+		idle.Reset(workerIdle)
+		select {
+		case c = <-p.calls:
+		case <-idle.C:
+			return
+		}
+	}
+}
+
+// invoke calls the handler for c, turning a panic into Runtime.Panic.
+func (p *InProcess) invoke(c inProcessCall) (r inProcessResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			r = inProcessResult{err: &FunctionError{Message: fmt.Sprint(v), Type: "Runtime.Panic"}}
+		}
+	}()
+	h := p.handlers.Get().(lambda.Handler)
+	out, err := h.Invoke(c.ctx, c.event)
+	out = bytes.Clone(out) // before h, and the buffer behind out, can serve another invocation
+	p.handlers.Put(h)
+	return inProcessResult{out, err}
 }
 
 // asFunctionError turns a handler's error into the payload Lambda would report: aws-lambda-go's
