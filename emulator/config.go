@@ -396,8 +396,15 @@ func (c Config) validate() error {
 // functionName returns the function name an ARN (or a bare name) refers to:
 // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER].
 func functionName(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" {
+	var parts [7]string // the first seven fields, without allocating: authorizers look it up at every connect
+	rest, ok := arn, true
+	for i := range parts {
+		if !ok {
+			return arn
+		}
+		parts[i], rest, ok = strings.Cut(rest, ":")
+	}
+	if parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" {
 		return parts[6]
 	}
 	return arn

@@ -1,12 +1,12 @@
 package customauth
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"unicode/utf8"
 )
 
 // The protocol names of the event's protocols list.
@@ -32,7 +32,7 @@ var (
 
 // The event mirrors aws-lambda-go's events.IoTCoreCustomAuthorizerRequest (same names, same
 // order) but omits what does not apply to the request. AWS: fields not relevant to the request
-// are omitted.
+// are omitted. Its json tags are the reference encode is tested against.
 type event struct {
 	Token              string              `json:"token,omitempty"`
 	SignatureVerified  bool                `json:"signatureVerified"`
@@ -85,7 +85,7 @@ func BuildEvent(req Request, a *Authorizer, token string, signatureVerified bool
 	if err != nil {
 		return nil, err
 	}
-	return e.encode()
+	return e.encode(), nil
 }
 
 // newEvent returns the event BuildEvent encodes.
@@ -135,14 +135,178 @@ func newEvent(req Request, a *Authorizer, token string, signatureVerified bool) 
 	return e, nil
 }
 
-// encode returns e as JSON.
-func (e *event) encode() ([]byte, error) {
-	// Encode as AWS does, without Go's HTML escaping ('&' in a username stays '&').
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
-		return nil, fmt.Errorf("build event: %w", err)
+// encode returns e as JSON, as encoding/json writes it with HTML escaping off (AWS does not
+// escape '&' in a username): members in the struct's order, the ones marked omitempty left
+// out when empty, header names sorted. It is written out by hand, without reflection,
+// because it runs twice per connect (the event and its redacted copy for the trace).
+func (e *event) encode() []byte {
+	b := make([]byte, 0, 256+e.size())
+	b = append(b, '{')
+	if e.Token != "" {
+		b = appendMember(b, "token", e.Token)
+		b = append(b, ',')
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	b = append(b, `"signatureVerified":`...)
+	b = strconv.AppendBool(b, e.SignatureVerified)
+	b = append(b, `,"protocols":`...)
+	if e.Protocols == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, p := range e.Protocols {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, p)
+		}
+		b = append(b, ']')
+	}
+	if pd := e.ProtocolData; pd != nil {
+		b = append(b, `,"protocolData":{`...)
+		sep := false
+		if pd.TLS != nil {
+			b = append(b, `"tls":{`...)
+			b = appendMember(b, "serverName", pd.TLS.ServerName)
+			b = append(b, '}')
+			sep = true
+		}
+		if h := pd.HTTP; h != nil {
+			if sep {
+				b = append(b, ',')
+			}
+			b = append(b, `"http":{`...)
+			if len(h.Headers) > 0 {
+				b = append(b, `"headers":{`...)
+				for i, k := range slices.Sorted(maps.Keys(h.Headers)) {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = appendMember(b, k, h.Headers[k])
+				}
+				b = append(b, '}')
+			}
+			if h.QueryString != "" {
+				if len(h.Headers) > 0 {
+					b = append(b, ',')
+				}
+				b = appendMember(b, "queryString", h.QueryString)
+			}
+			b = append(b, '}')
+			sep = true
+		}
+		if m := pd.MQTT; m != nil {
+			if sep {
+				b = append(b, ',')
+			}
+			b = append(b, `"mqtt":{`...)
+			msep := false
+			for _, f := range [...]struct {
+				name  string
+				value *string
+			}{{"clientId", &m.ClientID}, {"password", m.Password}, {"username", m.Username}} {
+				if f.value == nil || f.name == "clientId" && *f.value == "" {
+					continue
+				}
+				if msep {
+					b = append(b, ',')
+				}
+				b = appendMember(b, f.name, *f.value)
+				msep = true
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	if cm := e.ConnectionMetadata; cm != nil {
+		b = append(b, `,"connectionMetadata":{`...)
+		b = appendMember(b, "id", cm.ID)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// size is the length of e's strings, to size its encoding.
+func (e *event) size() int {
+	n := len(e.Token)
+	if pd := e.ProtocolData; pd != nil {
+		if pd.TLS != nil {
+			n += len(pd.TLS.ServerName)
+		}
+		if h := pd.HTTP; h != nil {
+			n += len(h.QueryString)
+			for k, v := range h.Headers {
+				n += len(k) + len(v) + 6
+			}
+		}
+		if m := pd.MQTT; m != nil {
+			n += len(m.ClientID)
+			if m.Password != nil {
+				n += len(*m.Password)
+			}
+			if m.Username != nil {
+				n += len(*m.Username)
+			}
+		}
+	}
+	return n
+}
+
+// appendMember appends "name":"value".
+func appendMember(b []byte, name, value string) []byte {
+	b = appendJSONString(b, name)
+	b = append(b, ':')
+	return appendJSONString(b, value)
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json writes it with HTML
+// escaping off: '"', '\\' and control characters escaped (\b \f \n \r \t by name, the
+// others as \u00XX), invalid UTF-8 as \ufffd, U+2028 and U+2029 as \u2028 and \u2029.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

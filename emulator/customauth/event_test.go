@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -177,4 +178,60 @@ func TestBuildEventNoContext(t *testing.T) {
 	if want := `{"token":"tok","signatureVerified":true,"protocols":[],"connectionMetadata":{"id":"id"}}`; string(b) != want {
 		t.Errorf("event %s; want %s", b, want)
 	}
+}
+
+// encodingJSON is what event.encode must write: encoding/json with HTML escaping off.
+func encodingJSON(t *testing.T, e *event) string {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// tricky are strings every JSON escape applies to.
+var tricky = []string{"", "plain", `q"uote\back`, "<&>", "ctl\x00\x01\x08\x0c\n\r\t\x1f\x7f", "é€😀", "bad\xff\xfe utf8\xe2\x82", "\u2028\u2029", "a=b&c=d?e"}
+
+func TestEventEncodeIsEncodingJSON(t *testing.T) {
+	a := &Authorizer{Name: "A", FunctionARN: arnAuth}
+	for i, s := range tricky {
+		for _, req := range []Request{
+			{ConnectionID: s, Protocols: ProtocolsMQTT, ServerName: s, HasUsername: true, Username: s, HasPassword: i%2 == 0, Password: []byte(s), ClientID: s},
+			{Protocols: ProtocolsWSS, ServerName: s, Headers: map[string]string{s: s, "b" + s: "", "a": s}, QueryString: s, HasUsername: i%2 == 1, Username: s},
+			{Protocols: ProtocolsHTTPS, Headers: map[string]string{}, QueryString: s},
+			{Protocols: nil},
+		} {
+			e, err := newEvent(req, a, s, i%3 == 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := string(e.encode()), encodingJSON(t, e); got != want {
+				t.Errorf("encode() =\n%s\nencoding/json:\n%s", got, want)
+			}
+		}
+	}
+	if got, want := string((&event{}).encode()), encodingJSON(t, &event{}); got != want {
+		t.Errorf("encode() of the zero event = %s, encoding/json %s", got, want)
+	}
+}
+
+func FuzzEventEncode(f *testing.F) {
+	for _, s := range tricky {
+		f.Add(s, s, s)
+	}
+	a := &Authorizer{Name: "A", FunctionARN: arnAuth}
+	f.Fuzz(func(t *testing.T, token, username, header string) {
+		req := Request{ConnectionID: token, Protocols: ProtocolsWSS, ServerName: username, HasUsername: true, Username: username,
+			HasPassword: true, Password: []byte(header), ClientID: header, Headers: map[string]string{header: token, username: header}, QueryString: token}
+		e, err := newEvent(req, a, token, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(e.encode()), encodingJSON(t, e); got != want {
+			t.Errorf("encode() =\n%s\nencoding/json:\n%s", got, want)
+		}
+	})
 }

@@ -158,13 +158,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (*Result,
 		return nil, err
 	}
 	e, err := newEvent(req, auth, token, verified)
-	var event []byte
-	if err == nil {
-		event, err = e.encode()
-	}
 	if err != nil {
 		return nil, t.fail(failInternal, StepEvent, "could not build the event", nil, err)
 	}
+	event := e.encode()
 	t.step(StepEvent, "event sent to "+auth.FunctionARN, map[string]any{"event": t.redact.event(e, event)})
 	raw, err := t.invoke(ctx, a, auth, event)
 	if err != nil {
