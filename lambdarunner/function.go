@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,7 +184,14 @@ func (f *Function) timeoutFor(start, deadline time.Time) time.Duration {
 // report formats Lambda's REPORT line.
 func (f *Function) report(id string, d time.Duration, inv *Invocation, timedOut bool, err error) string {
 	ms := float64(d.Microseconds()) / 1000
-	line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB", id, ms, int(math.Ceil(ms)), f.cfg.MemoryMB)
+	// What fmt's "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size:
+	// %d MB" writes, without fmt: a line per invocation.
+	b := append(make([]byte, 0, 128), "REPORT RequestId: "...)
+	b = append(b, id...)
+	b = strconv.AppendFloat(append(b, "\tDuration: "...), ms, 'f', 2, 64)
+	b = strconv.AppendInt(append(b, " ms\tBilled Duration: "...), int64(math.Ceil(ms)), 10)
+	b = strconv.AppendInt(append(b, " ms\tMemory Size: "...), int64(f.cfg.MemoryMB), 10)
+	line := string(append(b, " MB"...))
 	if inv.MaxMemoryUsedMB > 0 {
 		line += fmt.Sprintf("\tMax Memory Used: %d MB", inv.MaxMemoryUsedMB)
 	}

@@ -10,6 +10,7 @@ func TestLike(t *testing.T) {
 		{"arn:aws:iot:us-east-1:123456789012:authorizer/*", "arn:aws:iot:us-east-1:123456789012:authorizer/MyAuth", true},
 		{"arn:aws:iot:*:123456789012:authorizer/My?uth", "arn:aws:iot:eu-west-1:123456789012:authorizer/MyAuth", true},
 		{"arn:aws:iot:us-east-1:123456789012:authorizer/Other", "arn:aws:iot:us-east-1:123456789012:authorizer/MyAuth", false},
+		{"arn:aws:iot:us-east-1:123456789012:authorizer/MyAuth", "arn:aws:iot:us-east-1:123456789012:authorizer/MyAuth", true},
 		{"ARN:*", "arn:x", false},
 		{"", "", true},
 	} {
