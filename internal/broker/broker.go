@@ -247,7 +247,7 @@ func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, wil
 		AccountID:         b.cfg.AccountID,
 		ClientID:          s.ClientID,
 		DomainName:        s.Info.ServerName,
-		SourceIP:          s.Info.Remote.Addr().Unmap().String(),
+		SourceIP:          s.sourceIP,
 		ConnectAttributes: attrs,
 	}
 }
