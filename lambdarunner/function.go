@@ -51,9 +51,10 @@ type FunctionConfig struct {
 // invocation: a request ID, the timeout, START/END/REPORT log lines, the 6 MB answer limit,
 // the resource-based policy and metrics.
 type Function struct {
-	cfg     FunctionConfig
-	policy  atomic.Pointer[ResourcePolicy]
-	metrics *metrics
+	cfg      FunctionConfig
+	logGroup string // made once: every log line names it
+	policy   atomic.Pointer[ResourcePolicy]
+	metrics  *metrics
 }
 
 // NewFunction checks cfg and returns the function.
@@ -73,7 +74,7 @@ func NewFunction(cfg FunctionConfig) (*Function, error) {
 	if cfg.Log == nil {
 		cfg.Log = func(LogLine) {}
 	}
-	f := &Function{cfg: cfg, metrics: newMetrics()}
+	f := &Function{cfg: cfg, logGroup: "/aws/lambda/" + cfg.Name, metrics: newMetrics()}
 	f.SetPolicy(cfg.Policy)
 	return f, nil
 }
@@ -85,7 +86,7 @@ func (f *Function) Name() string { return f.cfg.Name }
 func (f *Function) ARN() string { return f.cfg.ARN }
 
 // LogGroup returns the function's CloudWatch log group, /aws/lambda/NAME.
-func (f *Function) LogGroup() string { return "/aws/lambda/" + f.cfg.Name }
+func (f *Function) LogGroup() string { return f.logGroup }
 
 // Policy returns the function's resource-based policy.
 func (f *Function) Policy() *ResourcePolicy { return f.policy.Load() }
