@@ -93,46 +93,61 @@ func newEvent(req Request, a *Authorizer, token string, signatureVerified bool) 
 	if a == nil {
 		return nil, errors.New("build event: nil authorizer")
 	}
-	e := &event{
+	p := &eventParts{event: event{
 		Token: token,
 		// AWS: signatureVerified is false when signing is disabled.
 		SignatureVerified: signatureVerified && !a.SigningDisabled,
 		Protocols:         req.Protocols,
-	}
+	}}
+	e := &p.event
 	if e.Protocols == nil {
 		e.Protocols = []string{} // a TestInvokeAuthorizer call with no context: "protocols": []
 	}
-	var pd protocolData
 	if req.ServerName != "" {
-		pd.TLS = &tlsContext{ServerName: req.ServerName}
+		p.tls.ServerName = req.ServerName
+		p.pd.TLS = &p.tls
 	}
 	if slices.Contains(req.Protocols, ProtocolHTTP) {
-		pd.HTTP = &httpContext{Headers: req.Headers}
+		p.http.Headers = req.Headers
 		if req.QueryString != "" {
 			// AWS: http.queryString keeps its leading '?'.
-			pd.HTTP.QueryString = "?" + req.QueryString
+			p.http.QueryString = "?" + req.QueryString
 		}
+		p.pd.HTTP = &p.http
 	}
 	if slices.Contains(req.Protocols, ProtocolMQTT) {
-		m := &mqttContext{ClientID: req.ClientID}
+		p.mqtt.ClientID = req.ClientID
 		if req.HasUsername {
 			// AWS (inferred): the raw CONNECT username, query string and SDK metrics included.
-			m.Username = &req.Username
+			p.username = req.Username
+			p.mqtt.Username = &p.username
 		}
 		if req.HasPassword {
 			// AWS: the password reaches the function base64-encoded.
-			p := base64.StdEncoding.EncodeToString(req.Password)
-			m.Password = &p
+			p.password = base64.StdEncoding.EncodeToString(req.Password)
+			p.mqtt.Password = &p.password
 		}
-		pd.MQTT = m
+		p.pd.MQTT = &p.mqtt
 	}
-	if pd != (protocolData{}) {
-		e.ProtocolData = &pd
+	if p.pd != (protocolData{}) {
+		e.ProtocolData = &p.pd
 	}
 	if req.ConnectionID != "" {
-		e.ConnectionMetadata = &connectionMetadata{ID: req.ConnectionID}
+		p.cm.ID = req.ConnectionID
+		e.ConnectionMetadata = &p.cm
 	}
 	return e, nil
+}
+
+// eventParts holds an event and what it points to, so that building one takes one allocation.
+type eventParts struct {
+	event
+	pd                 protocolData
+	tls                tlsContext
+	http               httpContext
+	mqtt               mqttContext
+	username, password string
+	cm                 connectionMetadata
 }
 
 // encode returns e as JSON, as encoding/json writes it with HTML escaping off (AWS does not
