@@ -3,7 +3,11 @@ package iotlog
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -15,19 +19,24 @@ const DefaultMemoryBytes = 64 << 20
 // the zero value is ready to use with DefaultMemoryBytes.
 //
 // Memory is bounded by bytes, not by entries: events may use half of the budget, traces
-// three eighths and function log lines one eighth. A record's bytes are its struct plus
-// the bytes of its strings and of its trace Data (JSON values by their length, other values
-// by a fixed estimate). Records are kept in fixed-size segments; when a kind is over its
-// share, its oldest segment is forgotten whole, so storing never regrows or copies what is
-// kept. Every event has an absolute position (0 for the first ever stored) that EventsSince
-// and WaitEvent use, so a reader never misses or repeats an event because older ones were
-// forgotten.
+// three eighths and function log lines one eighth. A record's bytes are what Memory keeps of
+// it: its stored form plus the bytes of its strings and of its trace Data (JSON values by
+// their length, other values by a fixed estimate). Records are kept in fixed-size segments;
+// when a kind is over its share, its oldest segment is forgotten whole, so storing never
+// regrows or copies what is kept. Every event has an absolute position (0 for the first ever
+// stored) that EventsSince and WaitEvent use, so a reader never misses or repeats an event
+// because older ones were forgotten.
+//
+// Events and traces are stored compactly, each record's strings in one allocation and a
+// trace's Data as a slice instead of a map (an idle emulator with thousands of connections
+// keeps each connection's Connect event and decision trace); readers get them back as Event
+// and Trace values equal to those written.
 type Memory struct {
 	mu      sync.Mutex
 	init    bool
 	limit   int64
-	events  ring[Event]
-	traces  ring[Trace]
+	events  ring[storedEvent]
+	traces  ring[storedTrace]
 	lines   ring[FunctionLine]
 	changed chan struct{} // made by a waiter; closed when an event arrives or on Reset
 }
@@ -56,8 +65,8 @@ func (m *Memory) initLocked() {
 	if m.limit <= 0 {
 		m.limit = DefaultMemoryBytes
 	}
-	m.events = ring[Event]{limit: m.limit / 2, size: eventBytes}
-	m.traces = ring[Trace]{limit: m.limit * 3 / 8, size: traceBytes}
+	m.events = ring[storedEvent]{limit: m.limit / 2, size: eventBytes}
+	m.traces = ring[storedTrace]{limit: m.limit * 3 / 8, size: traceBytes}
 	m.lines = ring[FunctionLine]{limit: m.limit / 8, size: lineBytes}
 }
 
@@ -82,7 +91,7 @@ func (m *Memory) WriteEvent(e Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.initLocked()
-	m.events.push(e)
+	m.events.push(storeEvent(e))
 	m.notifyLocked()
 }
 
@@ -91,7 +100,7 @@ func (m *Memory) WriteTrace(t Trace) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.initLocked()
-	m.traces.push(t)
+	m.traces.push(storeTrace(t, m.traces.last()))
 }
 
 // WriteFunctionLine stores l.
@@ -121,7 +130,12 @@ func (m *Memory) FunctionLines(requestID string) []FunctionLine {
 func (m *Memory) Events() []Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.events.all()
+	out := make([]Event, 0, m.events.end()-m.events.first)
+	m.events.scan(0, func(_ uint64, e storedEvent) bool {
+		out = append(out, e.event())
+		return true
+	})
+	return out
 }
 
 // EventsSince returns a copy of the stored events at position pos or later, oldest first,
@@ -130,8 +144,8 @@ func (m *Memory) Events() []Event {
 func (m *Memory) EventsSince(pos uint64) (events []Event, next uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events.scan(pos, func(_ uint64, e Event) bool {
-		events = append(events, e)
+	m.events.scan(pos, func(_ uint64, e storedEvent) bool {
+		events = append(events, e.event())
 		return true
 	})
 	return events, m.events.end()
@@ -139,28 +153,34 @@ func (m *Memory) EventsSince(pos uint64) (events []Event, next uint64) {
 
 // EventsBefore calls fn for each stored event at a position before before, newest first,
 // until fn returns false, and returns the positions of the oldest stored event and of the
-// next event to come. It copies nothing, so a reader can page through a large store; fn runs
-// with the Memory locked and must not call its methods.
+// next event to come. It allocates nothing, so a reader can page through a large store; fn
+// runs with the Memory locked and must not call its methods.
 func (m *Memory) EventsBefore(before uint64, fn func(pos uint64, e Event) bool) (first, end uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events.scanBack(before, fn)
+	m.events.scanBack(before, func(pos uint64, e storedEvent) bool { return fn(pos, e.event()) })
 	return m.events.first, m.events.end()
 }
 
 // ScanTraces calls fn for each stored trace, oldest first, until fn returns false. It copies
-// nothing; fn runs with the Memory locked and must not call its methods.
+// no string (a trace with Data gets a new map); fn runs with the Memory locked and must not
+// call its methods.
 func (m *Memory) ScanTraces(fn func(t Trace) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.traces.scan(0, func(_ uint64, t Trace) bool { return fn(t) })
+	m.traces.scan(0, func(_ uint64, t storedTrace) bool { return fn(t.trace()) })
 }
 
 // Traces returns a copy of the stored traces, oldest first.
 func (m *Memory) Traces() []Trace {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.traces.all()
+	out := make([]Trace, 0, m.traces.end()-m.traces.first)
+	m.traces.scan(0, func(_ uint64, t storedTrace) bool {
+		out = append(out, t.trace())
+		return true
+	})
+	return out
 }
 
 // TracesFor returns the traces of one connection, oldest first.
@@ -168,9 +188,9 @@ func (m *Memory) TracesFor(connectionID string) []Trace {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Trace
-	m.traces.scan(0, func(_ uint64, t Trace) bool {
-		if t.ConnectionID == connectionID {
-			out = append(out, t)
+	m.traces.scan(0, func(_ uint64, t storedTrace) bool {
+		if t.connectionID() == connectionID {
+			out = append(out, t.trace())
 		}
 		return true
 	})
@@ -190,9 +210,9 @@ func (m *Memory) WaitEvent(ctx context.Context, match func(Event) bool) (Event, 
 	next := m.events.first
 	for {
 		var found *Event
-		m.events.scan(next, func(pos uint64, e Event) bool {
+		m.events.scan(next, func(pos uint64, se storedEvent) bool {
 			next = pos + 1
-			if match(e) {
+			if e := se.event(); match(e) {
 				found = &e
 				return false
 			}
@@ -237,21 +257,132 @@ func (m *Memory) notifyLocked() {
 // dataValueBytes is the estimate for a trace Data value that is not a string or JSON.
 const dataValueBytes = 64
 
-func eventBytes(e Event) int64 {
-	n := int64(unsafe.Sizeof(e))
-	for _, s := range [...]string{e.TraceID, e.AccountID, e.Status, e.EventType, e.Protocol, e.TopicName,
-		e.ClientID, e.PrincipalID, e.SourceIP, e.DestinationIP, e.AuthenticationType, e.ServerName,
-		e.Reason, e.Details, e.DisconnectReason, e.ConnectionID, string(e.LogLevel)} {
-		n += int64(len(s))
-	}
-	return n
+// eventStrings is the number of string fields of an Event.
+const eventStrings = 17
+
+// storedEvent is an Event as Memory keeps it: its strings end to end in one string, which
+// event slices without copying.
+type storedEvent struct {
+	timestamp                   time.Time
+	strs                        string
+	sourcePort, destinationPort int
+	ends                        [eventStrings]uint16 // where each string field ends in strs
+	retain                      bool
 }
 
-func traceBytes(t Trace) int64 {
-	n := int64(unsafe.Sizeof(t)) + int64(len(t.TraceID)+len(t.ConnectionID)+len(t.ClientID)+len(t.Step)+len(t.Message))
-	for k, v := range t.Data {
-		n += int64(len(k)) + 16
-		switch v := v.(type) {
+// eventFields returns pointers to e's string fields, in the order storedEvent keeps them.
+func eventFields(e *Event) [eventStrings]*string {
+	return [...]*string{&e.TraceID, &e.AccountID, &e.Status, &e.EventType, &e.Protocol, &e.TopicName,
+		&e.ClientID, &e.PrincipalID, &e.SourceIP, &e.DestinationIP, &e.AuthenticationType, &e.ServerName,
+		&e.Reason, &e.Details, &e.DisconnectReason, &e.ConnectionID, (*string)(&e.LogLevel)}
+}
+
+// storeEvent packs e. A Logger capped each string at MaxFieldLen already; an event written
+// to the Memory directly is capped here, more loosely, so that the ends fit in 16 bits.
+func storeEvent(e Event) storedEvent {
+	se := storedEvent{timestamp: e.Timestamp, sourcePort: e.SourcePort, destinationPort: e.DestinationPort, retain: e.Retain}
+	fields := eventFields(&e)
+	n := 0
+	for _, p := range fields {
+		*p = capString(*p, math.MaxUint16/eventStrings)
+		n += len(*p)
+	}
+	buf := make([]byte, 0, n)
+	for i, p := range fields {
+		buf = append(buf, *p...)
+		se.ends[i] = uint16(len(buf))
+	}
+	se.strs = unsafe.String(unsafe.SliceData(buf), len(buf))
+	return se
+}
+
+// event unpacks e; its strings share e's memory.
+func (se storedEvent) event() Event {
+	e := Event{Timestamp: se.timestamp, SourcePort: se.sourcePort, DestinationPort: se.destinationPort, Retain: se.retain}
+	start := uint16(0)
+	for i, p := range eventFields(&e) {
+		*p = se.strs[start:se.ends[i]]
+		start = se.ends[i]
+	}
+	return e
+}
+
+func eventBytes(e storedEvent) int64 {
+	return int64(unsafe.Sizeof(e)) + int64(len(e.strs))
+}
+
+// storedTrace is a Trace as Memory keeps it: its identity (TraceID, ConnectionID and
+// ClientID) end to end in one string, shared with the trace stored before it when that one
+// has the same identity (a connection's steps mostly arrive together), Step and Message end
+// to end in another, and its Data as a slice sorted by key (a small map takes several times
+// the room). Explain is resolved before the trace is stored.
+type storedTrace struct {
+	time  time.Time
+	ids   string
+	strs  string
+	data  []dataField
+	idEnd [2]uint32 // where TraceID and ConnectionID end in ids
+	step  uint32    // where Step ends in strs
+}
+
+// dataField is one member of a trace's Data.
+type dataField struct {
+	key   string
+	value any
+}
+
+// storeTrace packs t; prev is the trace stored last, if any, whose identity t may share.
+func storeTrace(t Trace, prev *storedTrace) storedTrace {
+	t.resolve()
+	st := storedTrace{time: t.Time}
+	if prev != nil && prev.traceID() == t.TraceID && prev.connectionID() == t.ConnectionID && prev.clientID() == t.ClientID {
+		st.ids, st.idEnd = prev.ids, prev.idEnd
+	} else {
+		st.ids = t.TraceID + t.ConnectionID + t.ClientID
+		st.idEnd = [2]uint32{uint32(len(t.TraceID)), uint32(len(t.TraceID) + len(t.ConnectionID))}
+	}
+	st.strs = t.Step + t.Message
+	st.step = uint32(len(t.Step))
+	if len(t.Data) > 0 {
+		st.data = make([]dataField, 0, len(t.Data))
+		for k, v := range t.Data {
+			st.data = append(st.data, dataField{k, v})
+		}
+		slices.SortFunc(st.data, func(a, b dataField) int { return strings.Compare(a.key, b.key) })
+	}
+	return st
+}
+
+// trace unpacks st; its strings share st's memory, its Data is a new map.
+func (st *storedTrace) trace() Trace {
+	t := Trace{
+		Time:         st.time,
+		TraceID:      st.traceID(),
+		ConnectionID: st.connectionID(),
+		ClientID:     st.clientID(),
+		Step:         st.strs[:st.step],
+		Message:      st.strs[st.step:],
+	}
+	if len(st.data) > 0 {
+		t.Data = make(map[string]any, len(st.data))
+		for _, f := range st.data {
+			t.Data[f.key] = f.value
+		}
+	}
+	return t
+}
+
+func (st *storedTrace) traceID() string      { return st.ids[:st.idEnd[0]] }
+func (st *storedTrace) connectionID() string { return st.ids[st.idEnd[0]:st.idEnd[1]] }
+func (st *storedTrace) clientID() string     { return st.ids[st.idEnd[1]:] }
+
+// traceBytes counts a shared identity with every trace that shares it, so that the budget
+// never counts low.
+func traceBytes(t storedTrace) int64 {
+	n := int64(unsafe.Sizeof(t)) + int64(len(t.ids)+len(t.strs))
+	for _, f := range t.data {
+		n += int64(unsafe.Sizeof(f)) + int64(len(f.key))
+		switch v := f.value.(type) {
 		case string:
 			n += int64(len(v))
 		case json.RawMessage:

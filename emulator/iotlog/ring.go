@@ -44,6 +44,16 @@ func (r *ring[T]) push(v T) {
 	}
 }
 
+// last returns the newest record, or nil when the ring is empty. It stays valid until the
+// next push or reset.
+func (r *ring[T]) last() *T {
+	if len(r.segs) == 0 {
+		return nil
+	}
+	s := r.segs[len(r.segs)-1]
+	return &s.items[len(s.items)-1]
+}
+
 // end is the position the next record will get.
 func (r *ring[T]) end() uint64 {
 	n := r.first
@@ -73,15 +83,6 @@ func (r *ring[T]) scan(from uint64, fn func(pos uint64, v T) bool) {
 		}
 		pos += uint64(len(s.items))
 	}
-}
-
-// all returns a copy of the stored records, oldest first.
-func (r *ring[T]) all() []T {
-	out := make([]T, 0, r.end()-r.first)
-	for _, s := range r.segs {
-		out = append(out, s.items...)
-	}
-	return out
 }
 
 // reset forgets every record; positions go on from where they were.
