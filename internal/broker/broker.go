@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -149,7 +150,9 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		return nil, nil
 	}
 	s.Protocol = pk.ProtocolVersion
-	s.ClientID = pk.Connect.ClientIdentifier
+	// mochi decodes strings without copying: the session keeps its own copy, not the
+	// CONNECT's buffer, which holds the credentials.
+	s.ClientID = strings.Clone(pk.Connect.ClientIdentifier)
 
 	if len(s.ClientID) > MaxClientIDLen {
 		msg := fmt.Sprintf("client ID is %d bytes; AWS IoT allows at most %d", len(s.ClientID), MaxClientIDLen)
@@ -159,24 +162,8 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		return nil, nil
 	}
 
-	req := customauth.Request{
-		ConnectionID: s.ConnectionID,
-		Protocols:    customauth.ProtocolsMQTT, // AWS: direct MQTT is ["tls","mqtt"]
-		ServerName:   c.Info.ServerName,
-		HasUsername:  pk.Connect.UsernameFlag,
-		Username:     string(pk.Connect.Username),
-		HasPassword:  pk.Connect.PasswordFlag,
-		Password:     bytes.Clone(pk.Connect.Password), // kept for refreshes: never the CONNECT's buffer
-		ClientID:     s.ClientID,
-	}
-	if h := c.Info.HTTP; h != nil {
-		// AWS (inferred): MQTT over WebSockets authenticates at CONNECT with the upgrade
-		// request's headers and query as well.
-		req.Protocols = customauth.ProtocolsWSS
-		req.Headers = h.Headers
-		req.QueryString = h.QueryString
-	}
-	s.authReq = req
+	s.hasUsername, s.username = pk.Connect.UsernameFlag, string(pk.Connect.Username)
+	s.hasPassword, s.password = pk.Connect.PasswordFlag, bytes.Clone(pk.Connect.Password) // kept for refreshes: never the CONNECT's buffer
 	s.policyCtx = b.policyContext(s, pk.Connect.Clean, pk.Properties.SessionExpiryInterval, pk.Connect.WillFlag)
 	res, pol, ok := b.authorize(s, traceID)
 	if !ok {
@@ -205,7 +192,7 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 	if len(s.Info.Certificates) > 0 {
 		return b.authorizeCert(s, traceID)
 	}
-	res, err := b.cfg.Auth.Authenticate(context.Background(), s.authReq)
+	res, err := b.cfg.Auth.Authenticate(context.Background(), s.authRequest())
 	if err != nil {
 		var f *customauth.Failure
 		if !errors.As(err, &f) {
@@ -244,23 +231,32 @@ func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, wil
 		AccountID:         b.cfg.AccountID,
 		ClientID:          s.ClientID,
 		DomainName:        s.Info.ServerName,
-		SourceIP:          s.Info.Remote.Addr().Unmap().String(),
+		SourceIP:          s.sourceIP,
 		ConnectAttributes: attrs,
 	}
 }
 
 // documentCache shares parsed policy documents among connections: an authorizer usually
 // returns the same text to many devices (with policy variables), and a parsed document is
-// read-only, so each connection's compiled policy can point at one copy.
+// read-only, so each connection's compiled policy can point at one copy. The texts are
+// shared too: each connection keeps those in force (see Connections).
 type documentCache struct {
 	mu sync.Mutex
-	m  map[string]*policy.Document // by index and text
+	m  map[string]cachedDocument // by index and text
+}
+
+// cachedDocument is a parsed document and its text, which the cache's key holds.
+type cachedDocument struct {
+	doc  *policy.Document
+	text string
 }
 
 // maxCachedDocuments bounds the cache; a full cache starts over.
 const maxCachedDocuments = 256
 
-// parse parses the authorizer's policy documents, reusing those parsed before.
+// parse parses the authorizer's policy documents, reusing those parsed before, and replaces
+// each text with the copy the cache keeps, so that connections given the same documents
+// share one copy.
 func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 	docs := make([]*policy.Document, 0, len(texts))
 	for i, t := range texts {
@@ -270,18 +266,20 @@ func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 		d, ok := c.m[key]
 		c.mu.Unlock()
 		if !ok {
-			var err error
-			if d, err = policy.Parse(name, []byte(t)); err != nil {
+			doc, err := policy.Parse(name, []byte(t))
+			if err != nil {
 				return nil, err
 			}
+			d = cachedDocument{doc: doc, text: key[len(name)+1:]}
 			c.mu.Lock()
 			if c.m == nil || len(c.m) >= maxCachedDocuments {
-				c.m = make(map[string]*policy.Document)
+				c.m = make(map[string]cachedDocument)
 			}
 			c.m[key] = d
 			c.mu.Unlock()
 		}
-		docs = append(docs, d)
+		docs = append(docs, d.doc)
+		texts[i] = d.text
 	}
 	return docs, nil
 }

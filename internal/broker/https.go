@@ -97,13 +97,6 @@ func (b *Broker) httpSession(r *http.Request, conn *gateway.Conn, hc *httpConn) 
 		// request on it.
 		s.ConnectionID = hc.id
 	}
-	s.authReq = customauth.Request{
-		ConnectionID: s.ConnectionID,
-		Protocols:    customauth.ProtocolsHTTPS, // AWS (inferred): ["tls","http"], no mqtt part
-		ServerName:   info.ServerName,
-		Headers:      info.HTTP.Headers,
-		QueryString:  info.HTTP.QueryString,
-	}
 	s.policyCtx = b.policyContext(s, true, 0, false) // no MQTT session, so no connect attributes
 	return s
 }
