@@ -137,7 +137,7 @@ func (r *rateLimiter) allow(now time.Time) bool {
 type outbox struct {
 	mu      sync.Mutex
 	writing []outgoing // encoded and not yet sent, oldest first
-	aliases [TopicAliasMax + 1]string
+	aliases *[TopicAliasMax + 1]string // allocated when mochi sets the first alias
 }
 
 type outgoing struct {
@@ -171,8 +171,14 @@ func (o *outbox) topic(pk *packets.Packet) string {
 		return pk.TopicName
 	}
 	if pk.TopicName != "" {
+		if o.aliases == nil {
+			o.aliases = new([TopicAliasMax + 1]string)
+		}
 		o.aliases[a] = pk.TopicName
 		return pk.TopicName
+	}
+	if o.aliases == nil {
+		return ""
 	}
 	return o.aliases[a]
 }
