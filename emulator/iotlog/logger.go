@@ -181,8 +181,23 @@ func (l *Logger) Enabled(status string, w *Who) bool {
 
 // Event records e, unless its level is hidden for w (see Enabled); w may be nil for events
 // of no connection. A zero Timestamp becomes the clock's now; an empty LogLevel becomes
-// AWS's level for its status; an empty TraceID becomes a new one (NewTraceID).
+// AWS's level for its status; an empty TraceID becomes a new one (NewTraceID), made on the
+// Logger's goroutine.
 func (l *Logger) Event(e Event, w *Who) {
+	l.event(e, w, true)
+}
+
+// EventNoCopy is Event for a producer whose strings are already its own: immutable, sharing
+// no memory with a larger buffer (such as a packet), and constants or copies made once for
+// many events. It skips the copy Event makes of every string, most of an event's cost on a
+// hot path; a string longer than MaxFieldLen is still cut. The broker records deliveries
+// with it: their identity strings are copied once per connection and their topic once per
+// run of messages on it.
+func (l *Logger) EventNoCopy(e Event, w *Who) {
+	l.event(e, w, false)
+}
+
+func (l *Logger) event(e Event, w *Who, copyStrings bool) {
 	if l == nil {
 		return
 	}
@@ -195,10 +210,7 @@ func (l *Logger) Event(e Event, w *Who) {
 	if e.Timestamp.IsZero() {
 		e.Timestamp = l.now()
 	}
-	if e.TraceID == "" {
-		e.TraceID = NewTraceID()
-	}
-	e.own()
+	e.own(copyStrings)
 	l.enqueue(record{kind: kindEvent, event: e})
 }
 
@@ -317,6 +329,9 @@ func (l *Logger) dispatch() {
 		l.reportDrops(sinks)
 		switch r.kind {
 		case kindEvent:
+			if r.event.TraceID == "" {
+				r.event.TraceID = NewTraceID()
+			}
 			for _, s := range sinks {
 				deliver(func() { s.WriteEvent(r.event) })
 			}

@@ -3,7 +3,6 @@ package iotlog
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -27,15 +26,15 @@ const DefaultMemoryBytes = 64 << 20
 // stored) that EventsSince and WaitEvent use, so a reader never misses or repeats an event
 // because older ones were forgotten.
 //
-// Events and traces are stored compactly, each record's strings in one allocation and a
-// trace's Data as a slice instead of a map (an idle emulator with thousands of connections
-// keeps each connection's Connect event and decision trace); readers get them back as Event
-// and Trace values equal to those written.
+// Traces are stored compactly, their strings in two allocations (the identity shared with
+// the trace before when it is the same) and their Data as a slice instead of a map (an
+// emulator with thousands of connections keeps each one's decision trace); readers get them
+// back as Trace values equal to those written.
 type Memory struct {
 	mu      sync.Mutex
 	init    bool
 	limit   int64
-	events  ring[storedEvent]
+	events  ring[Event]
 	traces  ring[storedTrace]
 	lines   ring[FunctionLine]
 	changed chan struct{} // made by a waiter; closed when an event arrives or on Reset
@@ -65,7 +64,7 @@ func (m *Memory) initLocked() {
 	if m.limit <= 0 {
 		m.limit = DefaultMemoryBytes
 	}
-	m.events = ring[storedEvent]{limit: m.limit / 2, size: eventBytes}
+	m.events = ring[Event]{limit: m.limit / 2, size: eventBytes}
 	m.traces = ring[storedTrace]{limit: m.limit * 3 / 8, size: traceBytes}
 	m.lines = ring[FunctionLine]{limit: m.limit / 8, size: lineBytes}
 }
@@ -91,7 +90,7 @@ func (m *Memory) WriteEvent(e Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.initLocked()
-	m.events.push(storeEvent(e))
+	m.events.push(e)
 	m.notifyLocked()
 }
 
@@ -130,12 +129,7 @@ func (m *Memory) FunctionLines(requestID string) []FunctionLine {
 func (m *Memory) Events() []Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Event, 0, m.events.end()-m.events.first)
-	m.events.scan(0, func(_ uint64, e storedEvent) bool {
-		out = append(out, e.event())
-		return true
-	})
-	return out
+	return m.events.all()
 }
 
 // EventsSince returns a copy of the stored events at position pos or later, oldest first,
@@ -144,8 +138,8 @@ func (m *Memory) Events() []Event {
 func (m *Memory) EventsSince(pos uint64) (events []Event, next uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events.scan(pos, func(_ uint64, e storedEvent) bool {
-		events = append(events, e.event())
+	m.events.scan(pos, func(_ uint64, e Event) bool {
+		events = append(events, e)
 		return true
 	})
 	return events, m.events.end()
@@ -153,12 +147,12 @@ func (m *Memory) EventsSince(pos uint64) (events []Event, next uint64) {
 
 // EventsBefore calls fn for each stored event at a position before before, newest first,
 // until fn returns false, and returns the positions of the oldest stored event and of the
-// next event to come. It allocates nothing, so a reader can page through a large store; fn
-// runs with the Memory locked and must not call its methods.
+// next event to come. It copies nothing, so a reader can page through a large store; fn runs
+// with the Memory locked and must not call its methods.
 func (m *Memory) EventsBefore(before uint64, fn func(pos uint64, e Event) bool) (first, end uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events.scanBack(before, func(pos uint64, e storedEvent) bool { return fn(pos, e.event()) })
+	m.events.scanBack(before, fn)
 	return m.events.first, m.events.end()
 }
 
@@ -210,9 +204,9 @@ func (m *Memory) WaitEvent(ctx context.Context, match func(Event) bool) (Event, 
 	next := m.events.first
 	for {
 		var found *Event
-		m.events.scan(next, func(pos uint64, se storedEvent) bool {
+		m.events.scan(next, func(pos uint64, e Event) bool {
 			next = pos + 1
-			if e := se.event(); match(e) {
+			if match(e) {
 				found = &e
 				return false
 			}
@@ -257,58 +251,14 @@ func (m *Memory) notifyLocked() {
 // dataValueBytes is the estimate for a trace Data value that is not a string or JSON.
 const dataValueBytes = 64
 
-// eventStrings is the number of string fields of an Event.
-const eventStrings = 17
-
-// storedEvent is an Event as Memory keeps it: its strings end to end in one string, which
-// event slices without copying.
-type storedEvent struct {
-	timestamp                   time.Time
-	strs                        string
-	sourcePort, destinationPort int
-	ends                        [eventStrings]uint16 // where each string field ends in strs
-	retain                      bool
-}
-
-// eventFields returns pointers to e's string fields, in the order storedEvent keeps them.
-func eventFields(e *Event) [eventStrings]*string {
-	return [...]*string{&e.TraceID, &e.AccountID, &e.Status, &e.EventType, &e.Protocol, &e.TopicName,
-		&e.ClientID, &e.PrincipalID, &e.SourceIP, &e.DestinationIP, &e.AuthenticationType, &e.ServerName,
-		&e.Reason, &e.Details, &e.DisconnectReason, &e.ConnectionID, (*string)(&e.LogLevel)}
-}
-
-// storeEvent packs e. A Logger capped each string at MaxFieldLen already; an event written
-// to the Memory directly is capped here, more loosely, so that the ends fit in 16 bits.
-func storeEvent(e Event) storedEvent {
-	se := storedEvent{timestamp: e.Timestamp, sourcePort: e.SourcePort, destinationPort: e.DestinationPort, retain: e.Retain}
-	fields := eventFields(&e)
-	n := 0
-	for _, p := range fields {
-		*p = capString(*p, math.MaxUint16/eventStrings)
-		n += len(*p)
+func eventBytes(e Event) int64 {
+	n := int64(unsafe.Sizeof(e))
+	for _, s := range [...]string{e.TraceID, e.AccountID, e.Status, e.EventType, e.Protocol, e.TopicName,
+		e.ClientID, e.PrincipalID, e.SourceIP, e.DestinationIP, e.AuthenticationType, e.ServerName,
+		e.Reason, e.Details, e.DisconnectReason, e.ConnectionID, string(e.LogLevel)} {
+		n += int64(len(s))
 	}
-	buf := make([]byte, 0, n)
-	for i, p := range fields {
-		buf = append(buf, *p...)
-		se.ends[i] = uint16(len(buf))
-	}
-	se.strs = unsafe.String(unsafe.SliceData(buf), len(buf))
-	return se
-}
-
-// event unpacks e; its strings share e's memory.
-func (se storedEvent) event() Event {
-	e := Event{Timestamp: se.timestamp, SourcePort: se.sourcePort, DestinationPort: se.destinationPort, Retain: se.retain}
-	start := uint16(0)
-	for i, p := range eventFields(&e) {
-		*p = se.strs[start:se.ends[i]]
-		start = se.ends[i]
-	}
-	return e
-}
-
-func eventBytes(e storedEvent) int64 {
-	return int64(unsafe.Sizeof(e)) + int64(len(e.strs))
+	return n
 }
 
 // storedTrace is a Trace as Memory keeps it: its identity (TraceID, ConnectionID and

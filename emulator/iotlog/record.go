@@ -31,10 +31,11 @@ const MaxDataLen = 32 << 10
 const truncatedMark = "…[truncated, "
 
 // own gives e its own copies of every string, capped, so the record keeps no caller's
-// buffer (such as a packet) alive. The copies share one allocation.
-func (e *Event) own() {
+// buffer (such as a packet) alive. The copies share one allocation. When copyStrings is
+// false (EventNoCopy), the strings are the producer's own already and are only capped.
+func (e *Event) own(copyStrings bool) {
 	lvl := string(e.LogLevel)
-	ownAll(MaxFieldLen, &e.TraceID, &e.AccountID, &e.Status, &e.EventType, &e.Protocol, &e.TopicName,
+	ownAll(MaxFieldLen, copyStrings, &e.TraceID, &e.AccountID, &e.Status, &e.EventType, &e.Protocol, &e.TopicName,
 		&e.ClientID, &e.PrincipalID, &e.SourceIP, &e.DestinationIP, &e.AuthenticationType, &e.ServerName,
 		&e.Reason, &e.Details, &e.DisconnectReason, &e.ConnectionID, &lvl)
 	e.LogLevel = Level(lvl)
@@ -43,7 +44,7 @@ func (e *Event) own() {
 // own gives t its own copies of its strings, capped. Data is the producer's promise: it must
 // not change after the trace is recorded (see Trace).
 func (t *Trace) own() {
-	ownAll(MaxFieldLen, &t.TraceID, &t.ConnectionID, &t.ClientID, &t.Step)
+	ownAll(MaxFieldLen, true, &t.TraceID, &t.ConnectionID, &t.ClientID, &t.Step)
 	t.Message = ownString(t.Message, MaxMessageLen)
 	cloned := false
 	for k, v := range t.Data {
@@ -68,8 +69,9 @@ func (t *Trace) own() {
 }
 
 // ownAll replaces each string by a copy capped at max bytes; the copies share one
-// allocation, which lives as long as any of them.
-func ownAll(max int, ps ...*string) {
+// allocation, which lives as long as any of them. Unless copyStrings, only the strings
+// longer than max are replaced (by their capped copies).
+func ownAll(max int, copyStrings bool, ps ...*string) {
 	n := 0
 	for _, p := range ps {
 		if len(*p) > max {
@@ -77,6 +79,9 @@ func ownAll(max int, ps ...*string) {
 			continue
 		}
 		n += len(*p)
+	}
+	if !copyStrings {
+		return
 	}
 	buf := make([]byte, 0, n)
 	for _, p := range ps {

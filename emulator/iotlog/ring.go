@@ -85,6 +85,15 @@ func (r *ring[T]) scan(from uint64, fn func(pos uint64, v T) bool) {
 	}
 }
 
+// all returns a copy of the stored records, oldest first.
+func (r *ring[T]) all() []T {
+	out := make([]T, 0, r.end()-r.first)
+	for _, s := range r.segs {
+		out = append(out, s.items...)
+	}
+	return out
+}
+
 // reset forgets every record; positions go on from where they were.
 func (r *ring[T]) reset() {
 	r.first = r.end()

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // textSink writes events and traces for people to read.
@@ -51,6 +53,9 @@ func (s *textSink) WriteEvent(e Event) {
 	if s.verbose {
 		return
 	}
+	if len(s.pending) == 0 {
+		return
+	}
 	if t, ok := s.pending[e.TraceID]; ok {
 		delete(s.pending, e.TraceID)
 		s.writeLine([]byte(formatTraceLine(t)))
@@ -85,7 +90,7 @@ func FormatEvent(e Event) string { return string(appendEvent(nil, e)) }
 // appendEvent appends e as FormatEvent renders it to b. The text sink formats every event
 // into one reused buffer.
 func appendEvent(b []byte, e Event) []byte {
-	b = e.Timestamp.UTC().AppendFormat(b, "15:04:05.000")
+	b = appendClock(b, e.Timestamp)
 	for _, word := range [...]string{e.EventType, e.Status, e.Protocol} {
 		if word != "" {
 			b = append(append(b, ' '), word...)
@@ -165,7 +170,26 @@ func appendQuotedIfNeeded(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// needsQuotes reports whether s would not read as one word.
+// needsQuotes reports whether s would not read as one word: it holds a space, a quote, an
+// equals sign, a backslash, a control character or anything strconv.CanBackquote refuses.
 func needsQuotes(s string) bool {
-	return strings.ContainsAny(s, " \t\n\"=\\") || !strconv.CanBackquote(s)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			// The rare case: the slow test, on the rest.
+			return strings.ContainsAny(s[i:], " \t\n\"=\\") || !strconv.CanBackquote(s[i:])
+		case c < ' ', c == 0x7f, c == ' ', c == '"', c == '=', c == '\\', c == '`':
+			return true
+		}
+	}
+	return false
+}
+
+// appendClock appends t's time of day in UTC as 15:04:05.000, as time.Format would, without
+// its layout parsing: the text sink writes one for every event.
+func appendClock(b []byte, t time.Time) []byte {
+	h, m, sec := t.UTC().Clock()
+	ms := t.Nanosecond() / 1e6
+	return append(b, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
 }

@@ -2,6 +2,7 @@ package iotlog
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,30 @@ func TestFormatTraceDoesNotEscapeHTML(t *testing.T) {
 	got := FormatTrace(Trace{Step: "event", Message: "sent", Data: map[string]any{"token": Redact("allow")}})
 	if !strings.Contains(got, `data.token: "<redacted sha256:41008373, 5 bytes>"`) {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestNeedsQuotes checks the byte loop against its definition: a space, tab, newline, quote,
+// equals sign or backslash, or anything strconv.CanBackquote refuses.
+func TestNeedsQuotes(t *testing.T) {
+	for _, s := range []string{"", "dev1", "a b", "a\tb", "a\nb", `a"b`, "a=b", `a\b`, "a`b", "a\x7fb", "a\x00b",
+		"héllo", "hé llo", "hé=", "\xff", "a\xffb", "\ufeff", "日本/topic", "topic/#", "$aws/things/x"} {
+		want := strings.ContainsAny(s, " \t\n\"=\\") || !strconv.CanBackquote(s)
+		if got := needsQuotes(s); got != want {
+			t.Errorf("needsQuotes(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestAppendClock checks the text sink's time of day against time.Format.
+func TestAppendClock(t *testing.T) {
+	for _, ts := range []time.Time{
+		time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 29, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2026, 11, 29, 9, 5, 7, 42_000_000, time.FixedZone("x", 3600)),
+	} {
+		if got, want := string(appendClock(nil, ts)), ts.UTC().Format("15:04:05.000"); got != want {
+			t.Errorf("appendClock(%v) = %s, want %s", ts, got, want)
+		}
 	}
 }

@@ -150,8 +150,8 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		return nil, nil
 	}
 	s.Protocol = pk.ProtocolVersion
-	// mochi decodes strings without copying: the session keeps its own copy, not the
-	// CONNECT's buffer, which holds the credentials.
+	// A copy: events share it for the connection's life (see Broker.ownEvent), and it must
+	// not keep the CONNECT's buffer alive.
 	s.ClientID = strings.Clone(pk.Connect.ClientIdentifier)
 
 	if len(s.ClientID) > MaxClientIDLen {

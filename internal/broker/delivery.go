@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -136,8 +137,23 @@ func (r *rateLimiter) allow(now time.Time) bool {
 // with a topic alias is logged with its topic.
 type outbox struct {
 	mu      sync.Mutex
-	writing []outgoing // encoded and not yet sent, oldest first
+	writing []outgoing                 // encoded and not yet sent, oldest first
 	aliases *[TopicAliasMax + 1]string // allocated when mochi sets the first alias
+	last    lastTopic                  // the topics in writing are its copies
+}
+
+// lastTopic gives a run of messages on one topic one copy of it, for their events: a topic
+// mochi hands over points into the packet it was read from, which an event must not keep.
+// It is not safe for concurrent use.
+type lastTopic struct{ s string }
+
+// own returns a copy of topic that shares no memory with it: the previous one when the
+// topic is the same.
+func (t *lastTopic) own(topic string) string {
+	if topic != t.s {
+		t.s = strings.Clone(topic)
+	}
+	return t.s
 }
 
 type outgoing struct {
@@ -160,7 +176,7 @@ func (o *outbox) encoding(pk *packets.Packet) (failed []string) {
 		failed = append(failed, o.writing[0].topic)
 		o.writing = o.writing[1:]
 	}
-	o.writing = append(o.writing, outgoing{id: pk.PacketID, alias: pk.Properties.TopicAlias, topic: topic})
+	o.writing = append(o.writing, outgoing{id: pk.PacketID, alias: pk.Properties.TopicAlias, topic: o.last.own(topic)})
 	return failed
 }
 
@@ -215,8 +231,8 @@ func (h *hook) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
 		return
 	}
 	if s := sessionOf(cl); s != nil {
-		if topic, ok := s.out.sent(&pk); ok {
-			h.b.event(s, iotlog.Event{EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusSuccess})
+		if topic, ok := s.out.sent(&pk); ok { // topic is the outbox's copy
+			h.b.ownEvent(s, iotlog.Event{EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusSuccess})
 		}
 	}
 }

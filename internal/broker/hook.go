@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,9 +23,11 @@ type hook struct {
 
 func (h *hook) ID() string { return "iotemu" }
 
+// Provides reports the hooks implemented here. mochi asks before every callback, so it is a
+// switch rather than a search.
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{
-		mqtt.OnConnect,
+	switch b {
+	case mqtt.OnConnect,
 		mqtt.OnConnectAuthenticate,
 		mqtt.OnSessionEstablish,
 		mqtt.OnSessionEstablished,
@@ -37,8 +38,10 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnPacketEncode,
 		mqtt.OnPacketSent,
 		mqtt.OnPublishDropped,
-		mqtt.OnDisconnect,
-	}, []byte{b})
+		mqtt.OnDisconnect:
+		return true
+	}
+	return false
 }
 
 // sessionOf returns the session of a client's connection; nil for mochi's inline client.
@@ -118,25 +121,28 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	if pk.Properties.TopicAliasFlag && pk.Properties.TopicAlias > 0 {
 		pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
 	}
-	traceID := iotlog.NewTraceID()
-	publishIn := iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishIn, TopicName: pk.TopicName, Retain: pk.FixedHeader.Retain}
+	publishIn := iotlog.Event{EventType: iotlog.EventPublishIn, TopicName: pk.TopicName, Retain: pk.FixedHeader.Retain}
 	if pk.FixedHeader.Qos > MaxQoS {
 		msg := "PUBLISH with QoS 2; AWS IoT supports QoS 0 and 1 only"
-		h.b.trace(s, traceID, "publish", msg, nil)
+		publishIn.TraceID = iotlog.NewTraceID()
+		h.b.trace(s, publishIn.TraceID, "publish", msg, nil)
 		publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, msg
 		h.b.event(s, publishIn)
 		return pk, h.close(cl, s, outcome(PublishQoS2, s.Protocol), iotlog.DisconnectClientError)
 	}
 	if err := CheckTopic(pk.TopicName); err != nil {
-		h.b.trace(s, traceID, "publish", err.Error(), nil)
+		publishIn.TraceID = iotlog.NewTraceID()
+		h.b.trace(s, publishIn.TraceID, "publish", err.Error(), nil)
 		publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.DisconnectClientError, err.Error()
 		h.b.event(s, publishIn)
 		return pk, h.close(cl, s, outcome(TopicInvalid, s.Protocol), iotlog.DisconnectClientError)
 	}
-	s.publishAllowed = h.b.mayPublish(s, traceID, pk.TopicName, pk.FixedHeader.Retain)
+	// The trace ID is made only when a decision is traced; otherwise the log makes one.
+	s.publishAllowed = h.b.mayPublish(s, &publishIn.TraceID, pk.TopicName, pk.FixedHeader.Retain)
 	if s.publishAllowed {
 		publishIn.Status = iotlog.StatusSuccess
-		h.b.event(s, publishIn)
+		publishIn.TopicName = s.inTopic.own(pk.TopicName)
+		h.b.ownEvent(s, publishIn)
 		return pk, nil
 	}
 	publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.ReasonAuthorizationFailure, detailsAuthorizationFailure
@@ -149,16 +155,23 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 }
 
 // mayPublish checks the session's policy for a publish to topic (MQTT or HTTPS), tracing a
-// decision the first time it is made for the topic under the policy, and every denial.
-func (b *Broker) mayPublish(s *Session, traceID, topic string, retain bool) bool {
+// decision the first time it is made for the topic under the policy, and every denial. A
+// trace needs *traceID: when it is empty, mayPublish makes one there.
+func (b *Broker) mayPublish(s *Session, traceID *string, topic string, retain bool) bool {
+	traced := func(d policy.Decision) {
+		if *traceID == "" {
+			*traceID = iotlog.NewTraceID()
+		}
+		b.decision(s, *traceID, "publish", d)
+	}
 	d, fresh := s.decide(b, policy.Publish, topic) // AWS: iot:Publish on topic/TOPIC for every PUBLISH
 	if fresh || !d.Allowed {
-		b.decision(s, traceID, "publish", d)
+		traced(d)
 	}
 	if d.Allowed && retain {
 		d, fresh = s.decide(b, policy.RetainPublish, topic) // AWS: RETAIN also needs iot:RetainPublish
 		if fresh || !d.Allowed {
-			b.decision(s, traceID, "publish", d)
+			traced(d)
 		}
 	}
 	return d.Allowed

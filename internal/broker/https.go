@@ -63,7 +63,7 @@ func (b *Broker) ServeHTTPS(w http.ResponseWriter, r *http.Request) {
 		gateway.WriteResponse(w, http.StatusBadRequest, err.Error(), traceID)
 		return
 	}
-	if !b.mayPublish(s, traceID, topic, retain) {
+	if !b.mayPublish(s, &traceID, topic, retain) {
 		publishIn.Status, publishIn.Reason, publishIn.Details = iotlog.StatusFailure, iotlog.ReasonAuthorizationFailure, detailsAuthorizationFailure
 		b.event(s, publishIn)
 		gateway.WriteResponse(w, http.StatusForbidden, "Forbidden", traceID)

@@ -24,10 +24,21 @@ func (b *Broker) logs(s *Session, status string) bool {
 // event fills the fields every event of a connection shares and logs it, unless the logging
 // level hides it.
 func (b *Broker) event(s *Session, e iotlog.Event) {
-	w := s.who()
-	if !b.cfg.Log.Enabled(e.Status, &w) {
-		return
-	}
+	w := b.fill(s, &e)
+	b.cfg.Log.Event(e, &w)
+}
+
+// ownEvent is event for an event whose own strings are constants or the broker's copies (a
+// topic from lastTopic): with the session's, which are copied once per connection, they are
+// recorded without a further copy (iotlog's EventNoCopy). Deliveries and accepted publishes,
+// an event per message, use it.
+func (b *Broker) ownEvent(s *Session, e iotlog.Event) {
+	w := b.fill(s, &e)
+	b.cfg.Log.EventNoCopy(e, &w)
+}
+
+// fill sets the fields every event of s shares and returns who s is, for the logging level.
+func (b *Broker) fill(s *Session, e *iotlog.Event) iotlog.Who {
 	e.AccountID = b.cfg.AccountID
 	e.Protocol = iotlog.ProtocolMQTT
 	if s.HTTPS {
@@ -38,7 +49,7 @@ func (b *Broker) event(s *Session, e iotlog.Event) {
 	e.SourceIP = s.sourceIP
 	e.SourcePort = int(s.remote().Port())
 	e.ConnectionID = s.ConnectionID
-	b.cfg.Log.Event(e, &w)
+	return s.who()
 }
 
 // authNError logs a Connection.AuthNError.

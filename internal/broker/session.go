@@ -40,6 +40,9 @@ type Session struct {
 	refreshAfter             time.Duration
 	disconnectAfter          time.Duration
 
+	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
+	inTopic lastTopic
+
 	// publishAllowed carries OnPacketRead's verdict on a PUBLISH to OnACLCheck(write=true),
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
