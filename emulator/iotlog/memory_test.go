@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestMemoryStoresCopies(t *testing.T) {
@@ -273,5 +274,20 @@ func TestMemoryGivesBackWhatWasWritten(t *testing.T) {
 	}
 	if got := m.TracesFor("c2"); len(got) != 1 || !reflect.DeepEqual(got[0], traces[2]) {
 		t.Errorf("traces of c2: %+v", got)
+	}
+}
+
+// Equal long JSON values of traces' Data, such as the same authorizer answer for many
+// devices, are kept once.
+func TestMemorySharesEqualLongValues(t *testing.T) {
+	m := NewMemory()
+	answer := `{"isAuthenticated":true,"policyDocuments":["` + strings.Repeat("x", minSharedValue) + `"]}`
+	for _, id := range []string{"c1", "c2"} {
+		m.WriteTrace(Trace{ConnectionID: id, Step: StepInvoke, Data: map[string]any{"response": json.RawMessage(answer)}})
+	}
+	tr := m.Traces()
+	a, b := tr[0].Data["response"].(json.RawMessage), tr[1].Data["response"].(json.RawMessage)
+	if string(a) != answer || string(b) != answer || unsafe.SliceData(a) != unsafe.SliceData(b) {
+		t.Errorf("responses %q and %q are not one copy of the answer", a, b)
 	}
 }

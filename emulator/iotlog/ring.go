@@ -44,16 +44,6 @@ func (r *ring[T]) push(v T) {
 	}
 }
 
-// last returns the newest record, or nil when the ring is empty. It stays valid until the
-// next push or reset.
-func (r *ring[T]) last() *T {
-	if len(r.segs) == 0 {
-		return nil
-	}
-	s := r.segs[len(r.segs)-1]
-	return &s.items[len(s.items)-1]
-}
-
 // end is the position the next record will get.
 func (r *ring[T]) end() uint64 {
 	n := r.first
