@@ -141,7 +141,7 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 // admit reads CONNECT, runs custom authentication and the iot:Connect check, and returns the
 // session and the CONNECT's bytes, or refuses the device as AWS would and returns nil.
 func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
-	s := newSession(c.Info)
+	s := newSession(&c.Info)
 	traceID := iotlog.NewTraceID()
 	s.connectTraceID = traceID // the Connect Success event, logged once mochi has the session, shares it
 	pk, raw, err := readConnect(c, b.cfg.FirstPacketTimeout)

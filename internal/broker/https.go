@@ -90,7 +90,7 @@ func (b *Broker) httpSession(r *http.Request, conn *gateway.Conn, hc *httpConn) 
 		info = conn.Info
 	}
 	info.HTTP = gateway.NewHTTPInfo(r)
-	s := newSession(info)
+	s := newSession(&info)
 	s.HTTPS = true
 	if hc != nil {
 		// AWS (inferred): connectionMetadata.id names the TLS connection, the same for every

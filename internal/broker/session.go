@@ -21,8 +21,8 @@ import (
 // Session is one authenticated MQTT connection: who it is, the policy it was given, and the
 // bookkeeping the hooks need between mochi's callbacks.
 type Session struct {
-	ConnectionID string // the UUID sent to the authorizer as connectionMetadata.id
-	Info         gateway.ConnInfo
+	ConnectionID string            // the UUID sent to the authorizer as connectionMetadata.id
+	Info         *gateway.ConnInfo // what the gateway learned; for MQTT, the gateway.Conn's own
 	ClientID     string
 	PrincipalID  string
 	Protocol     byte   // 3 or 4 for MQTT 3.x, 5 for MQTT 5
@@ -199,6 +199,6 @@ func (s *Session) authRequest() customauth.Request {
 }
 
 // newSession starts the session of a connection (or of an HTTPS request).
-func newSession(info gateway.ConnInfo) *Session {
+func newSession(info *gateway.ConnInfo) *Session {
 	return &Session{ConnectionID: uuid.NewString(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
 }
