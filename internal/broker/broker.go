@@ -203,13 +203,14 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 		return nil, nil, false
 	}
 	b.steps(s, traceID, res.Steps)
-	docs, err := b.docs.parse(res.PolicyDocuments)
+	docs, texts, err := b.docs.parse(res.PolicyDocuments)
 	if err != nil {
 		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
 		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
 		b.authNError(s, traceID, iotlog.ReasonLambdaExecutionError, "Invalid policy document")
 		return nil, nil, false
 	}
+	res.PolicyDocuments = texts // the same texts, shared with the other connections given them
 	return res, policy.Compile(docs, s.policyCtx), true
 }
 
@@ -254,11 +255,12 @@ type cachedDocument struct {
 // maxCachedDocuments bounds the cache; a full cache starts over.
 const maxCachedDocuments = 256
 
-// parse parses the authorizer's policy documents, reusing those parsed before, and replaces
-// each text with the copy the cache keeps, so that connections given the same documents
-// share one copy.
-func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
+// parse parses the authorizer's policy documents, reusing those parsed before, and returns
+// them with their texts as the cache keeps them, so that connections given the same
+// documents share one copy.
+func (c *documentCache) parse(texts []string) ([]*policy.Document, []string, error) {
 	docs := make([]*policy.Document, 0, len(texts))
+	shared := make([]string, 0, len(texts))
 	for i, t := range texts {
 		name := fmt.Sprintf("policyDocuments[%d]", i)
 		key := name + "\x00" + t
@@ -268,7 +270,7 @@ func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 		if !ok {
 			doc, err := policy.Parse(name, []byte(t))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			d = cachedDocument{doc: doc, text: key[len(name)+1:]}
 			c.mu.Lock()
@@ -279,7 +281,7 @@ func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 			c.mu.Unlock()
 		}
 		docs = append(docs, d.doc)
-		texts[i] = d.text
+		shared = append(shared, d.text)
 	}
-	return docs, nil
+	return docs, shared, nil
 }
