@@ -39,6 +39,7 @@ type pubsubCase struct {
 
 // pubsubResult is what a "pubsub" load generator prints, as one JSON line.
 type pubsubResult struct {
+	Published int     `json:"published"` // messages the publishers wrote during Duration
 	Delivered int     `json:"delivered"` // messages received by subscribers during Duration
 	Seconds   float64 `json:"seconds"`
 	P50us     float64 `json:"p50us"` // publish-to-receive latency
@@ -125,9 +126,12 @@ func runPubSub(c *client) error {
 	counting.Store(true)
 	var wg sync.WaitGroup
 	errs := make(chan error, pc.Pubs)
+	var published atomic.Int64
 	for i, conn := range pubs {
 		wg.Go(func() {
-			if err := publishUntil(conn, pc, i, end); err != nil {
+			n, err := publishUntil(conn, pc, i, end)
+			published.Add(int64(n))
+			if err != nil {
 				errs <- err
 			}
 		})
@@ -150,7 +154,7 @@ func runPubSub(c *client) error {
 	mu.Lock()
 	defer mu.Unlock()
 	slices.Sort(latencies)
-	res := pubsubResult{Delivered: int(n), Seconds: elapsed.Seconds(), P50us: percentile(latencies, 0.50), P99us: percentile(latencies, 0.99)}
+	res := pubsubResult{Published: int(published.Load()), Delivered: int(n), Seconds: elapsed.Seconds(), P50us: percentile(latencies, 0.50), P99us: percentile(latencies, 0.99)}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
@@ -162,8 +166,9 @@ func percentile(sorted []int64, p float64) float64 {
 }
 
 // publishUntil publishes on publisher i's topic until end, at its share of pc.Rate or as
-// fast as the connection (and, for QoS 1, its window of unacknowledged messages) allows.
-func publishUntil(conn *tls.Conn, pc pubsubCase, i int, end time.Time) error {
+// fast as the connection (and, for QoS 1, its window of unacknowledged messages) allows, and
+// returns how many messages it wrote.
+func publishUntil(conn *tls.Conn, pc pubsubCase, i int, end time.Time) (sent int, err error) {
 	topic := pc.topic(i)
 	w := bufio.NewWriterSize(conn, 64<<10)
 	var window chan struct{}
@@ -191,7 +196,7 @@ func publishUntil(conn *tls.Conn, pc pubsubCase, i int, end time.Time) error {
 		if interval > 0 {
 			if d := time.Until(next); d > 0 {
 				if err := w.Flush(); err != nil {
-					return err
+					return sent, err
 				}
 				time.Sleep(d)
 			}
@@ -201,22 +206,23 @@ func publishUntil(conn *tls.Conn, pc pubsubCase, i int, end time.Time) error {
 			select {
 			case window <- struct{}{}:
 			case <-time.After(time.Until(end)):
-				return w.Flush()
+				return sent, w.Flush()
 			}
 			if id == 0 {
 				id = 1
 			}
 		}
 		if _, err := w.Write(publishPacket(topic, pc.QoS, id)); err != nil {
-			return err
+			return sent, err
 		}
+		sent++
 		if interval > 0 || window != nil && len(window) == cap(window) {
 			if err := w.Flush(); err != nil {
-				return err
+				return sent, err
 			}
 		}
 	}
-	return w.Flush()
+	return sent, w.Flush()
 }
 
 // publishPacket encodes a PUBLISH whose payload starts with the send time.

@@ -58,8 +58,8 @@ type Options struct {
 // Flush waits until every record accepted before it has reached every sink; tests use it
 // (through the emulator's Logs) to read the log deterministically.
 type Logger struct {
-	queue chan record
-	now   func() time.Time
+	now      func() time.Time
+	queueLen int
 
 	levels atomic.Pointer[levelTable]
 
@@ -71,16 +71,28 @@ type Logger struct {
 
 	sinksSnapshot atomic.Pointer[[]Sink]
 
+	// The queue: producers append to batch; the dispatcher takes the whole batch at once and
+	// hands its records to the sinks, so that a burst costs one wake-up and no record is
+	// copied twice. queued counts the records accepted and not yet handed to the sinks, in
+	// batch and in the batch being dispatched; it is what QueueLen bounds.
+	qmu     sync.Mutex
+	batch   []record
+	waiting bool          // the dispatcher waits for wake (qmu)
+	wake    chan struct{} // capacity 1: a record came while the dispatcher waited
+	room    *sync.Cond    // on qmu: broadcast when the dispatcher has made room or stopped
+	queued  atomic.Int64
+
 	recorded, dropped atomic.Uint64
 	reported          uint64 // dropped count last reported in the log; dispatcher only
 }
 
-// record is one queued item: exactly one of its parts is used, by kind.
+// record is one queued item: exactly one of its parts is used, by kind. Traces and function
+// lines, rarer and larger, are kept by pointer so that an event's record stays small.
 type record struct {
 	kind  recordKind
 	event Event
-	trace Trace
-	line  FunctionLine
+	trace *Trace
+	line  *FunctionLine
 	sync  chan struct{}
 }
 
@@ -116,7 +128,8 @@ func NewWithOptions(opts Options, sinks ...Sink) *Logger {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	l := &Logger{queue: make(chan record, opts.QueueLen), now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	l := &Logger{queueLen: opts.QueueLen, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	l.room = sync.NewCond(&l.qmu)
 	l.levels.Store(newLevelTable(opts.Levels))
 	l.setSinks(slices.Clone(sinks))
 	go l.dispatch()
@@ -224,7 +237,7 @@ func (l *Logger) Trace(t Trace) {
 		t.Time = l.now()
 	}
 	t.own()
-	l.enqueue(record{kind: kindTrace, trace: t})
+	l.enqueue(record{kind: kindTrace, trace: &t})
 }
 
 // FunctionLine records a line of a function's log. A zero Time becomes the clock's now.
@@ -241,20 +254,49 @@ func (l *Logger) FunctionLine(f FunctionLine) {
 		f.Time = l.now()
 	}
 	f.own()
-	select {
-	case l.queue <- record{kind: kindLine, line: f}:
-		l.recorded.Add(1)
-	case <-l.stop:
-	}
+	l.push(record{kind: kindLine, line: &f}, true)
 }
 
 // enqueue accepts r or drops it when the queue is full. It never blocks.
-func (l *Logger) enqueue(r record) {
-	select {
-	case l.queue <- r:
-		l.recorded.Add(1)
-	default:
+func (l *Logger) enqueue(r record) { l.push(r, false) }
+
+// push adds r to the queue. When the queue is full it waits for room if wait is set, and
+// otherwise drops r and counts it; a sync record is never dropped. A record pushed after
+// Close is discarded.
+func (l *Logger) push(r record, wait bool) {
+	l.qmu.Lock()
+	for wait && l.queued.Load() >= int64(l.queueLen) && !l.isStopped() {
+		l.room.Wait()
+	}
+	if l.isStopped() {
+		l.qmu.Unlock()
+		return
+	}
+	if r.kind != kindSync && l.queued.Load() >= int64(l.queueLen) {
+		l.qmu.Unlock()
 		l.dropped.Add(1)
+		return
+	}
+	l.batch = append(l.batch, r)
+	l.queued.Add(1)
+	signal := l.waiting
+	l.waiting = false
+	l.qmu.Unlock()
+	if r.kind != kindSync {
+		l.recorded.Add(1)
+	}
+	if signal {
+		l.wake <- struct{}{} // never blocks: one signal per wait, and the channel holds one
+	}
+}
+
+// isStopped reports whether Close has stopped the Logger's intake.
+func (l *Logger) isStopped() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -263,7 +305,7 @@ func (l *Logger) Stats() Stats {
 	if l == nil {
 		return Stats{}
 	}
-	return Stats{Recorded: l.recorded.Load(), Dropped: l.dropped.Load(), Queued: len(l.queue)}
+	return Stats{Recorded: l.recorded.Load(), Dropped: l.dropped.Load(), Queued: int(l.queued.Load())}
 }
 
 // Flush waits until every record accepted before the call has been handed to every sink
@@ -279,14 +321,9 @@ func (l *Logger) Flush(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	l.mu.Unlock()
-	// A sync record waits for room: it is the caller's own wait, never a device's.
-	select {
-	case l.queue <- record{kind: kindSync, sync: done}:
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// The sync record is never dropped (it may pass the queue's bound): it is the caller's
+	// own wait, never a device's.
+	l.push(record{kind: kindSync, sync: done}, false)
 	select {
 	case <-done:
 		return nil
@@ -307,51 +344,88 @@ func (l *Logger) Close() {
 	l.mu.Lock()
 	if !l.closed {
 		l.closed = true
+		l.qmu.Lock()
 		close(l.stop)
+		l.room.Broadcast() // FunctionLine callers waiting for room give up
+		l.qmu.Unlock()
 	}
 	l.mu.Unlock()
 	<-l.done
 }
 
-// dispatch is the Logger's goroutine: it hands each record to every sink and flushes the
-// buffering sinks when the queue runs empty.
+// dispatch is the Logger's goroutine: it takes the queued records a batch at a time, hands
+// each to every sink, and flushes the buffering sinks when the queue runs empty.
 func (l *Logger) dispatch() {
 	defer close(l.done)
+	var spare []record
 	for {
-		var r record
-		select {
-		case r = <-l.queue:
-		case <-l.stop:
+		l.qmu.Lock()
+		batch := l.batch
+		if len(batch) == 0 {
+			l.waiting = true
+		} else {
+			l.batch = spare[:0]
+		}
+		l.qmu.Unlock()
+		if len(batch) == 0 {
 			flush(*l.sinksSnapshot.Load())
-			return
+			select {
+			case <-l.wake:
+				continue
+			case <-l.stop:
+				l.drainAfterStop()
+				return
+			}
 		}
-		sinks := *l.sinksSnapshot.Load()
-		l.reportDrops(sinks)
-		switch r.kind {
-		case kindEvent:
-			if r.event.TraceID == "" {
-				r.event.TraceID = NewTraceID()
-			}
-			for _, s := range sinks {
-				deliver(func() { s.WriteEvent(r.event) })
-			}
-		case kindTrace:
-			r.trace.resolve()
-			for _, s := range sinks {
-				deliver(func() { s.WriteTrace(r.trace) })
-			}
-		case kindLine:
-			for _, s := range sinks {
-				deliver(func() { s.WriteFunctionLine(r.line) })
-			}
-		case kindSync:
-			flush(sinks)
-			close(r.sync)
-			continue
+		for i := range batch {
+			l.queued.Add(-1) // handed over: room for another
+			l.dispatchOne(&batch[i])
+			batch[i] = record{} // the batch is reused: it must not keep what the sinks have
 		}
-		if len(l.queue) == 0 {
-			flush(sinks)
+		l.qmu.Lock()
+		l.room.Broadcast()
+		l.qmu.Unlock()
+		spare = batch
+	}
+}
+
+// drainAfterStop hands the records queued before Close to the sinks and flushes them.
+func (l *Logger) drainAfterStop() {
+	l.qmu.Lock()
+	batch := l.batch
+	l.batch = nil
+	l.qmu.Unlock()
+	for i := range batch {
+		l.queued.Add(-1)
+		l.dispatchOne(&batch[i])
+	}
+	flush(*l.sinksSnapshot.Load())
+}
+
+// dispatchOne hands r to every sink.
+func (l *Logger) dispatchOne(r *record) {
+	sinks := *l.sinksSnapshot.Load()
+	l.reportDrops(sinks)
+	switch r.kind {
+	case kindEvent:
+		if r.event.TraceID == "" {
+			r.event.TraceID = NewTraceID()
 		}
+		for _, s := range sinks {
+			deliver(func() { s.WriteEvent(r.event) })
+		}
+	case kindTrace:
+		r.trace.resolve()
+		for _, s := range sinks {
+			deliver(func() { s.WriteTrace(*r.trace) })
+		}
+	case kindLine:
+		for _, s := range sinks {
+			deliver(func() { s.WriteFunctionLine(*r.line) })
+		}
+	case kindSync:
+		flush(sinks)
+		close(r.sync)
 	}
 }
 
@@ -365,7 +439,7 @@ func (l *Logger) reportDrops(sinks []Sink) {
 		Time: l.now(),
 		Step: StepLog,
 		Message: fmt.Sprintf("%d log records were dropped because the log queue (%d records) was full; %d dropped since start",
-			n-l.reported, cap(l.queue), n),
+			n-l.reported, l.queueLen, n),
 	}
 	l.reported = n
 	for _, s := range sinks {

@@ -9,8 +9,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
@@ -223,5 +225,29 @@ func TestOutboundPublishRate(t *testing.T) {
 	}
 	if !r.allow(t0.Add(time.Second)) {
 		t.Fatal("the next second's first message refused")
+	}
+}
+
+// The topic a delivery event carries is the outbox's copy, never the packet's string, and a
+// run of messages on one topic shares one copy.
+func TestOutboxOwnsTopics(t *testing.T) {
+	var o outbox
+	buf := []byte("devices/one")
+	pk := packets.Packet{TopicName: unsafe.String(&buf[0], len(buf)), PacketID: 1}
+	o.encoding(&pk)
+	first, ok := o.sent(&pk)
+	if !ok || first != "devices/one" || unsafe.StringData(first) == &buf[0] {
+		t.Fatalf("sent topic %q (found %v) shares the packet's buffer", first, ok)
+	}
+	copy(buf, "XXXXXXXXXXX")
+	if first != "devices/one" {
+		t.Fatalf("topic changed with the packet's buffer: %q", first)
+	}
+	again := []byte("devices/one")
+	pk2 := packets.Packet{TopicName: unsafe.String(&again[0], len(again)), PacketID: 2}
+	o.encoding(&pk2)
+	second, _ := o.sent(&pk2)
+	if unsafe.StringData(second) != unsafe.StringData(first) {
+		t.Error("a second message on the same topic got another copy")
 	}
 }
