@@ -14,7 +14,8 @@
 // second, server CPU per delivery and publish-to-receive latency for QoS 0 and 1, ten
 // publisher-subscriber pairs and one publisher to 50 subscribers, at the highest rate and at a
 // fixed rate, rounds interleaved. TestMemoryPerConnection (IOTEMU_BENCH_MEMORY=1) measures the
-// memory held by each idle authenticated connection: Go heap and stacks, and RSS.
+// memory held by each idle authenticated connection: Go heap and stacks, and RSS;
+// IOTEMU_BENCH_PROFILE=DIR also writes each server's heap profile and goroutine stacks there.
 //
 // scripts/bench runs them all and prints the comparison.
 package bench

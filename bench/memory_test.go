@@ -3,18 +3,24 @@
 package bench
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
 )
 
 // memoryEnv must be 1 for TestMemoryPerConnection to run; memoryConnsEnv overrides how many
-// connections it opens.
+// connections it opens; memoryProfileEnv names a directory where it writes, for each server
+// measured in-process, the heap profile (heap-SERVER.pprof) and the goroutines' stacks
+// (goroutine-SERVER.txt) taken while the connections are open.
 const (
-	memoryEnv      = "IOTEMU_BENCH_MEMORY"
-	memoryConnsEnv = "IOTEMU_BENCH_CONNS"
+	memoryEnv        = "IOTEMU_BENCH_MEMORY"
+	memoryConnsEnv   = "IOTEMU_BENCH_CONNS"
+	memoryProfileEnv = "IOTEMU_BENCH_PROFILE"
 )
 
 // TestMemoryPerConnection measures the memory a server holds for each idle authenticated
@@ -42,6 +48,9 @@ func TestMemoryPerConnection(t *testing.T) {
 	}
 	if err := raiseFileLimit(n + 256); err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv(memoryProfileEnv) != "" {
+		runtime.MemProfileRate = 1 // every allocation, so that a connection's few bytes show
 	}
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
@@ -83,6 +92,11 @@ func TestMemoryPerConnection(t *testing.T) {
 			waitGoroutines(t, "two goroutines per connection", func(g int) bool { return g >= idle+2*n })
 			after := measure()
 			t.Logf("MEMORY server=%s conns=%d goroutines/conn=%.2f %s", s.name, n, float64(runtime.NumGoroutine()-idle)/float64(n), after.perConn(before, n))
+			if dir := os.Getenv(memoryProfileEnv); dir != "" {
+				if err := writeProfiles(dir, s.name); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if emu != nil {
 				emu.Logs().Reset()
 				t.Logf("MEMORY server=%s-without-log conns=%d %s", s.name, n, measure().perConn(before, n))
@@ -102,6 +116,28 @@ func waitGoroutines(t *testing.T, what string, ok func(int) bool) {
 			t.Fatalf("waited a minute for %s; %d goroutines", what, runtime.NumGoroutine())
 		}
 	}
+}
+
+// writeProfiles writes the heap profile and the goroutines' stacks into dir, named after the
+// server.
+func writeProfiles(dir, name string) error {
+	for _, p := range []struct {
+		profile, file string
+		debug         int
+	}{{"heap", "heap-" + name + ".pprof", 0}, {"goroutine", "goroutine-" + name + ".txt", 1}} {
+		f, err := os.Create(filepath.Join(dir, p.file))
+		if err != nil {
+			return err
+		}
+		err = pprof.Lookup(p.profile).WriteTo(f, p.debug)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write the %s profile: %w", p.profile, err)
+		}
+	}
+	return nil
 }
 
 // memory is a reading of the memory that grows with connections: Go's figures and the

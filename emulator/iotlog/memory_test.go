@@ -2,13 +2,16 @@ package iotlog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestMemoryStoresCopies(t *testing.T) {
@@ -235,5 +238,56 @@ func TestMemoryEventsBefore(t *testing.T) {
 	m.EventsBefore(end, func(uint64, Event) bool { count++; return true })
 	if count != int(end-first) {
 		t.Fatalf("a full scan saw %d events, the store holds %d", count, end-first)
+	}
+}
+
+// Memory stores events and traces compactly; what it gives back equals what was written,
+// Data values with their types, whether or not consecutive traces share their identity.
+func TestMemoryGivesBackWhatWasWritten(t *testing.T) {
+	m := NewMemory()
+	now := time.Now()
+	events := []Event{
+		{Timestamp: now, LogLevel: LevelInfo, TraceID: "t1", AccountID: "123456789012", Status: StatusSuccess, EventType: EventConnect,
+			Protocol: ProtocolMQTT, ClientID: "dev", PrincipalID: "p", SourceIP: "127.0.0.1", SourcePort: 40000, ConnectionID: "c1"},
+		{Timestamp: now, LogLevel: LevelError, EventType: EventPublishIn, TopicName: "a/b", Retain: true, DestinationIP: "10.0.0.1",
+			DestinationPort: 443, AuthenticationType: AuthenticationTypeCustomAuth, ServerName: "sni", Reason: "r", Details: "d", DisconnectReason: "x"},
+		{},
+	}
+	traces := []Trace{
+		{Time: now, TraceID: "t1", ConnectionID: "c1", ClientID: "dev", Step: StepAuthorizer, Message: "m1",
+			Data: map[string]any{"authorizer": "A", "signingDisabled": false, "n": 3, "event": json.RawMessage(`{"a":1}`), "list": []string{"x"}}},
+		{Time: now, TraceID: "t1", ConnectionID: "c1", ClientID: "dev", Step: StepSignature, Message: "m2"},
+		{Time: now, TraceID: "t1", ConnectionID: "c2", ClientID: "dev", Step: StepSignature, Message: ""},
+		{Step: StepLog},
+	}
+	for _, e := range events {
+		m.WriteEvent(e)
+	}
+	for _, tr := range traces {
+		m.WriteTrace(tr)
+	}
+	if got := m.Events(); !reflect.DeepEqual(got, events) {
+		t.Errorf("events\n got %+v\nwant %+v", got, events)
+	}
+	if got := m.Traces(); !reflect.DeepEqual(got, traces) {
+		t.Errorf("traces\n got %+v\nwant %+v", got, traces)
+	}
+	if got := m.TracesFor("c2"); len(got) != 1 || !reflect.DeepEqual(got[0], traces[2]) {
+		t.Errorf("traces of c2: %+v", got)
+	}
+}
+
+// Equal long JSON values of traces' Data, such as the same authorizer answer for many
+// devices, are kept once.
+func TestMemorySharesEqualLongValues(t *testing.T) {
+	m := NewMemory()
+	answer := `{"isAuthenticated":true,"policyDocuments":["` + strings.Repeat("x", minSharedValue) + `"]}`
+	for _, id := range []string{"c1", "c2"} {
+		m.WriteTrace(Trace{ConnectionID: id, Step: StepInvoke, Data: map[string]any{"response": json.RawMessage(answer)}})
+	}
+	tr := m.Traces()
+	a, b := tr[0].Data["response"].(json.RawMessage), tr[1].Data["response"].(json.RawMessage)
+	if string(a) != answer || string(b) != answer || unsafe.SliceData(a) != unsafe.SliceData(b) {
+		t.Errorf("responses %q and %q are not one copy of the answer", a, b)
 	}
 }

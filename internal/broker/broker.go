@@ -141,7 +141,7 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 // admit reads CONNECT, runs custom authentication and the iot:Connect check, and returns the
 // session and the CONNECT's bytes, or refuses the device as AWS would and returns nil.
 func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
-	s := newSession(c.Info)
+	s := newSession(&c.Info)
 	traceID := iotlog.NewTraceID()
 	s.connectTraceID = traceID // the Connect Success event, logged once mochi has the session, shares it
 	pk, raw, err := readConnect(c, b.cfg.FirstPacketTimeout)
@@ -162,24 +162,8 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 		return nil, nil
 	}
 
-	req := customauth.Request{
-		ConnectionID: s.ConnectionID,
-		Protocols:    customauth.ProtocolsMQTT, // AWS: direct MQTT is ["tls","mqtt"]
-		ServerName:   c.Info.ServerName,
-		HasUsername:  pk.Connect.UsernameFlag,
-		Username:     string(pk.Connect.Username),
-		HasPassword:  pk.Connect.PasswordFlag,
-		Password:     bytes.Clone(pk.Connect.Password), // kept for refreshes: never the CONNECT's buffer
-		ClientID:     s.ClientID,
-	}
-	if h := c.Info.HTTP; h != nil {
-		// AWS (inferred): MQTT over WebSockets authenticates at CONNECT with the upgrade
-		// request's headers and query as well.
-		req.Protocols = customauth.ProtocolsWSS
-		req.Headers = h.Headers
-		req.QueryString = h.QueryString
-	}
-	s.authReq = req
+	s.hasUsername, s.username = pk.Connect.UsernameFlag, string(pk.Connect.Username)
+	s.hasPassword, s.password = pk.Connect.PasswordFlag, bytes.Clone(pk.Connect.Password) // kept for refreshes: never the CONNECT's buffer
 	s.policyCtx = b.policyContext(s, pk.Connect.Clean, pk.Properties.SessionExpiryInterval, pk.Connect.WillFlag)
 	res, pol, ok := b.authorize(s, traceID)
 	if !ok {
@@ -208,7 +192,7 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 	if len(s.Info.Certificates) > 0 {
 		return b.authorizeCert(s, traceID)
 	}
-	res, err := b.cfg.Auth.Authenticate(context.Background(), s.authReq)
+	res, err := b.cfg.Auth.Authenticate(context.Background(), s.authRequest())
 	if err != nil {
 		var f *customauth.Failure
 		if !errors.As(err, &f) {
@@ -219,13 +203,14 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 		return nil, nil, false
 	}
 	b.steps(s, traceID, res.Steps)
-	docs, err := b.docs.parse(res.PolicyDocuments)
+	docs, texts, err := b.docs.parse(res.PolicyDocuments)
 	if err != nil {
 		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
 		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
 		b.authNError(s, traceID, iotlog.ReasonLambdaExecutionError, "Invalid policy document")
 		return nil, nil, false
 	}
+	res.PolicyDocuments = texts // the same texts, shared with the other connections given them
 	return res, policy.Compile(docs, s.policyCtx), true
 }
 
@@ -254,10 +239,11 @@ func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, wil
 
 // documentCache shares parsed policy documents among connections: an authorizer usually
 // returns the same text to many devices (with policy variables), and a parsed document is
-// read-only, so each connection's compiled policy can point at one copy.
+// read-only, so each connection's compiled policy can point at one copy. The texts are
+// shared too: each connection keeps those in force (see Connections).
 type documentCache struct {
 	mu sync.Mutex
-	m  map[documentKey]*policy.Document
+	m  map[documentKey]cachedDocument
 }
 
 // documentKey is a document's place in the answer (its name says it) and its text.
@@ -266,30 +252,41 @@ type documentKey struct {
 	text  string
 }
 
+// cachedDocument is a parsed document and its text, the copy the cache's key holds.
+type cachedDocument struct {
+	doc  *policy.Document
+	text string
+}
+
 // maxCachedDocuments bounds the cache; a full cache starts over.
 const maxCachedDocuments = 256
 
-// parse parses the authorizer's policy documents, reusing those parsed before.
-func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
+// parse parses the authorizer's policy documents, reusing those parsed before, and returns
+// them with their texts as the cache keeps them, so that connections given the same
+// documents share one copy.
+func (c *documentCache) parse(texts []string) ([]*policy.Document, []string, error) {
 	docs := make([]*policy.Document, 0, len(texts))
+	shared := make([]string, 0, len(texts))
 	for i, t := range texts {
 		key := documentKey{i, t}
 		c.mu.Lock()
 		d, ok := c.m[key]
 		c.mu.Unlock()
 		if !ok {
-			var err error
-			if d, err = policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t)); err != nil {
-				return nil, err
+			doc, err := policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t))
+			if err != nil {
+				return nil, nil, err
 			}
+			d = cachedDocument{doc: doc, text: t}
 			c.mu.Lock()
 			if c.m == nil || len(c.m) >= maxCachedDocuments {
-				c.m = make(map[documentKey]*policy.Document)
+				c.m = make(map[documentKey]cachedDocument)
 			}
 			c.m[key] = d
 			c.mu.Unlock()
 		}
-		docs = append(docs, d)
+		docs = append(docs, d.doc)
+		shared = append(shared, d.text)
 	}
-	return docs, nil
+	return docs, shared, nil
 }

@@ -150,9 +150,9 @@ func (r *rateLimiter) allow(now time.Time) bool {
 // with a topic alias is logged with its topic.
 type outbox struct {
 	mu      sync.Mutex
-	writing []outgoing // encoded and not yet sent, oldest first
-	aliases [TopicAliasMax + 1]string
-	last    lastTopic // the topics in writing are its copies
+	writing []outgoing                 // encoded and not yet sent, oldest first
+	aliases *[TopicAliasMax + 1]string // allocated when mochi sets the first alias
+	last    lastTopic                  // the topics in writing are its copies
 }
 
 // lastTopic gives a run of messages on one topic one copy of it, for their events: a topic
@@ -200,8 +200,14 @@ func (o *outbox) topic(pk *packets.Packet) string {
 		return pk.TopicName
 	}
 	if pk.TopicName != "" {
+		if o.aliases == nil {
+			o.aliases = new([TopicAliasMax + 1]string)
+		}
 		o.aliases[a] = pk.TopicName
 		return pk.TopicName
+	}
+	if o.aliases == nil {
+		return ""
 	}
 	return o.aliases[a]
 }

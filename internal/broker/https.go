@@ -90,19 +90,12 @@ func (b *Broker) httpSession(r *http.Request, conn *gateway.Conn, hc *httpConn) 
 		info = conn.Info
 	}
 	info.HTTP = gateway.NewHTTPInfo(r)
-	s := newSession(info)
+	s := newSession(&info)
 	s.HTTPS = true
 	if hc != nil {
 		// AWS (inferred): connectionMetadata.id names the TLS connection, the same for every
 		// request on it.
 		s.ConnectionID = hc.id
-	}
-	s.authReq = customauth.Request{
-		ConnectionID: s.ConnectionID,
-		Protocols:    customauth.ProtocolsHTTPS, // AWS (inferred): ["tls","http"], no mqtt part
-		ServerName:   info.ServerName,
-		Headers:      info.HTTP.Headers,
-		QueryString:  info.HTTP.QueryString,
 	}
 	s.policyCtx = b.policyContext(s, true, 0, false) // no MQTT session, so no connect attributes
 	return s

@@ -6,6 +6,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 
+	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/iotlog"
 )
 
@@ -25,29 +26,38 @@ func (b *Broker) startTimers(s *Session, cl *mqtt.Client) {
 	// AWS: the connection is closed disconnectAfterInSeconds after connect, whatever later
 	// refreshes return; the value is fixed at connect.
 	if s.disconnectAfter > 0 { // a certificate connection has no disconnect time
-		b.schedule(s, s.disconnectAfter, func() { b.expire(s) })
+		b.schedule(s, &s.disconnectTimer, s.disconnectAfter, func() { b.expire(s) })
 	}
 	if s.refreshAfter > 0 {
 		b.scheduleRefresh(s, s.refreshAfter)
 	}
 }
 
-// schedule runs f after d on the emulator's clock unless the session ends first.
-func (b *Broker) schedule(s *Session, d time.Duration, f func()) {
+// schedule runs f after d on the emulator's clock unless the session ends first. The timer
+// takes *slot, one of the session's timers, and stops the one it replaces: a refresh re-arms
+// the refresh timer for as long as the connection lasts, and a connection keeps no timer
+// that has done its work.
+func (b *Broker) schedule(s *Session, slot *clock.Timer, d time.Duration, f func()) {
 	t := b.cfg.Clock.AfterFunc(d, f)
 	s.mu.Lock()
-	s.timers = append(s.timers, t)
+	prev := *slot
+	*slot = t
 	s.mu.Unlock()
+	if prev != nil {
+		prev.Stop()
+	}
 }
 
-// stopTimers cancels every pending timer of a session that ended.
+// stopTimers cancels the pending timers of a session that ended.
 func (s *Session) stopTimers() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.timers {
-		t.Stop()
+	for _, t := range [...]clock.Timer{s.disconnectTimer, s.refreshTimer} {
+		if t != nil {
+			t.Stop()
+		}
 	}
-	s.timers, s.client = nil, nil
+	s.disconnectTimer, s.refreshTimer, s.client = nil, nil, nil
 }
 
 // scheduleRefresh arms the next refresh, refreshAfterInSeconds from now.
@@ -56,7 +66,7 @@ func (b *Broker) scheduleRefresh(s *Session, d time.Duration) {
 	s.mu.Lock()
 	s.refreshAt = armed.Add(d)
 	s.mu.Unlock()
-	b.schedule(s, d, func() {
+	b.schedule(s, &s.refreshTimer, d, func() {
 		s.mu.Lock()
 		idle := !s.lastPacket.After(armed)
 		if idle {
@@ -68,7 +78,7 @@ func (b *Broker) scheduleRefresh(s *Session, d time.Duration) {
 			return
 		}
 		b.trace(s, iotlog.NewTraceID(), "refresh", "refresh due, but the connection is idle: it happens at the next packet or within 5 minutes", nil)
-		b.schedule(s, idleRefreshDelay, func() {
+		b.schedule(s, &s.refreshTimer, idleRefreshDelay, func() {
 			if s.takeRefreshDue() {
 				b.refresh(s, "refresh delayed 5 minutes on an idle connection")
 			}

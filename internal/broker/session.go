@@ -20,8 +20,8 @@ import (
 // Session is one authenticated MQTT connection: who it is, the policy it was given, and the
 // bookkeeping the hooks need between mochi's callbacks.
 type Session struct {
-	ConnectionID string // the UUID sent to the authorizer as connectionMetadata.id
-	Info         gateway.ConnInfo
+	ConnectionID string            // the UUID sent to the authorizer as connectionMetadata.id
+	Info         *gateway.ConnInfo // what the gateway learned; for MQTT, the gateway.Conn's own
 	ClientID     string
 	PrincipalID  string
 	Protocol     byte   // 3 or 4 for MQTT 3.x, 5 for MQTT 5
@@ -31,11 +31,13 @@ type Session struct {
 
 	policy atomic.Pointer[policy.Policy]
 
-	// What a refresh needs to ask the authorizer again, and when.
-	authReq         customauth.Request
-	policyCtx       policy.Context
-	refreshAfter    time.Duration
-	disconnectAfter time.Duration
+	// What a refresh needs to ask the authorizer again (see authRequest), and when.
+	username                 string
+	password                 []byte
+	hasUsername, hasPassword bool
+	policyCtx                policy.Context
+	refreshAfter             time.Duration
+	disconnectAfter          time.Duration
 
 	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
 	inTopic lastTopic
@@ -62,14 +64,16 @@ type Session struct {
 	pendingSubs atomic.Pointer[[]subVerdict]
 
 	mu          sync.Mutex
-	closeReason string        // AWS disconnect reason when the emulator closed the connection
-	client      *mqtt.Client  // set once the session is established
-	timers      []clock.Timer // refresh and disconnect timers, stopped at disconnect
-	lastPacket  time.Time     // on the emulator's clock: the last packet from the client
-	refreshDue  bool          // a refresh fell due while the connection was idle
-	connectedAt time.Time     // on the emulator's clock: when the timers were armed
-	refreshAt   time.Time     // on the emulator's clock: when the next refresh falls due
-	documents   []string      // the policy documents in force, as the authorizer returned them
+	closeReason string       // AWS disconnect reason when the emulator closed the connection
+	client      *mqtt.Client // set once the session is established
+	lastPacket  time.Time    // on the emulator's clock: the last packet from the client
+	refreshDue  bool         // a refresh fell due while the connection was idle
+	connectedAt time.Time    // on the emulator's clock: when the timers were armed
+	refreshAt   time.Time    // on the emulator's clock: when the next refresh falls due
+	documents   []string     // the policy documents in force, as the authorizer returned them
+	// The disconnect timer, and the refresh timer (or the wait of a refresh delayed on an
+	// idle connection); both stopped at disconnect.
+	disconnectTimer, refreshTimer clock.Timer
 }
 
 type subVerdict struct {
@@ -171,8 +175,30 @@ func (s *Session) getCloseReason() string {
 
 func (s *Session) remote() netip.AddrPort { return s.Info.Remote }
 
+// authRequest returns the request to the authorizer for the session, the same at connect and
+// at every refresh.
+func (s *Session) authRequest() customauth.Request {
+	req := customauth.Request{ConnectionID: s.ConnectionID, ServerName: s.Info.ServerName}
+	if s.HTTPS {
+		req.Protocols = customauth.ProtocolsHTTPS // AWS (inferred): ["tls","http"], no mqtt part
+		req.Headers, req.QueryString = s.Info.HTTP.Headers, s.Info.HTTP.QueryString
+		return req
+	}
+	req.Protocols = customauth.ProtocolsMQTT // AWS: direct MQTT is ["tls","mqtt"]
+	req.HasUsername, req.Username = s.hasUsername, s.username
+	req.HasPassword, req.Password = s.hasPassword, s.password
+	req.ClientID = s.ClientID
+	if h := s.Info.HTTP; h != nil {
+		// AWS (inferred): MQTT over WebSockets authenticates at CONNECT with the upgrade
+		// request's headers and query as well.
+		req.Protocols = customauth.ProtocolsWSS
+		req.Headers, req.QueryString = h.Headers, h.QueryString
+	}
+	return req
+}
+
 // newSession starts the session of a connection (or of an HTTPS request). Its connection ID is
 // a UUID made as trace IDs are, without a system call.
-func newSession(info gateway.ConnInfo) *Session {
+func newSession(info *gateway.ConnInfo) *Session {
 	return &Session{ConnectionID: iotlog.NewTraceID(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
 }
