@@ -121,38 +121,71 @@ func TestMessagePath(t *testing.T) {
 		if len(em) == 0 || len(mo) == 0 {
 			continue // a side left out: no ratio
 		}
-		rate := func(a, b []pubsubResult) string {
-			return spread(len(b), func(i int) float64 {
+		rate := func(a, b []pubsubResult) func(int) float64 {
+			return func(i int) float64 {
 				return (float64(a[i].Delivered) / a[i].Seconds) / (float64(b[i].Delivered) / b[i].Seconds)
-			})
+			}
 		}
+		// Each target is judged on the median of the per-round ratios.
 		line := fmt.Sprintf("%-16s", pc.Name)
+		var met []bool
 		if pc.Rate == 0 {
-			line += " delivered/s emulator/mochi " + rate(em, mo)
+			line += " delivered/s emulator/mochi " + spread(len(mo), rate(em, mo))
+			met = append(met, median(len(mo), rate(em, mo)) >= 0.9)
 			if len(mq) > 0 {
-				line += ", emulator/mosquitto " + rate(em, mq)
+				line += ", emulator/mosquitto " + spread(len(mq), rate(em, mq))
+				met = append(met, median(len(mq), rate(em, mq)) >= 1)
 			}
 			ec, mc := cpus[key{pc.Name, "emulator"}], cpus[key{pc.Name, "mochi"}]
-			line += "; CPU per delivery emulator/mochi " + spread(len(mc), func(i int) float64 { return ec[i] / mc[i] })
+			cpu := func(i int) float64 { return ec[i] / mc[i] }
+			line += "; CPU per delivery emulator/mochi " + spread(len(mc), cpu)
+			met = append(met, median(len(mc), cpu) <= 1.3)
+			line += " (targets: >= 0.9x mochi, >= mosquitto, CPU <= 1.3x: " + verdict(met) + ")"
 		} else {
-			line += " p99 emulator/mochi " + spread(len(mo), func(i int) float64 { return em[i].P99us / mo[i].P99us })
+			p99 := func(i int) float64 { return em[i].P99us / mo[i].P99us }
+			line += " p99 emulator/mochi " + spread(len(mo), p99)
+			met = append(met, median(len(mo), p99) <= 1.5)
 			if len(mq) > 0 {
 				line += ", emulator/mosquitto " + spread(len(mq), func(i int) float64 { return em[i].P99us / mq[i].P99us })
 			}
-			line += fmt.Sprintf(" (p50/p99 us, last round: emulator %.0f/%.0f, mochi %.0f/%.0f)", em[rounds-1].P50us, em[rounds-1].P99us, mo[rounds-1].P50us, mo[rounds-1].P99us)
+			line += fmt.Sprintf(" (p50/p99 us, last round: emulator %.0f/%.0f, mochi %.0f/%.0f; target p99 <= 1.5x mochi: %s)",
+				em[rounds-1].P50us, em[rounds-1].P99us, mo[rounds-1].P50us, mo[rounds-1].P99us, verdict(met))
 		}
 		fmt.Println(line)
 	}
 }
 
+// median returns the median of ratio(0) … ratio(n-1).
+func median(n int, ratio func(int) float64) float64 {
+	v := sorted(n, ratio)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// verdict says MET when every judgement is true, else MISSED.
+func verdict(met []bool) string {
+	if slices.Contains(met, false) {
+		return "MISSED"
+	}
+	return "MET"
+}
+
 // spread formats the minimum, median and maximum of ratio(0) … ratio(n-1).
 func spread(n int, ratio func(int) float64) string {
+	v := sorted(n, ratio)
+	return fmt.Sprintf("%.2f / %.2f / %.2f", v[0], median(n, ratio), v[n-1])
+}
+
+// sorted returns ratio(0) … ratio(n-1) in increasing order.
+func sorted(n int, ratio func(int) float64) []float64 {
 	v := make([]float64, n)
 	for i := range v {
 		v[i] = ratio(i)
 	}
 	slices.Sort(v)
-	return fmt.Sprintf("%.2f / %.2f / %.2f", v[0], v[n/2], v[n-1])
+	return v
 }
 
 // runCase runs one load generator for pc against t and returns its result.
