@@ -45,8 +45,9 @@ type Options struct {
 // sinks subscribe. It is safe for concurrent use, and a nil *Logger discards everything.
 //
 // Recording never blocks and never waits for a sink. The record (its strings copied, so it
-// never keeps a caller's buffer alive, and client-controlled fields capped at MaxFieldLen)
-// goes into a bounded queue that one goroutine drains into the sinks. The overflow policy is
+// never keeps a caller's buffer alive, unless the producer owns them already (EventNoCopy),
+// and client-controlled fields capped at MaxFieldLen) goes into a bounded queue that one
+// goroutine drains into the sinks. The overflow policy is
 // drop-newest: a record that finds the queue full is dropped and counted (Stats), and the
 // next record the sinks see is a trace saying how many were lost, so the log never claims
 // more than it has.

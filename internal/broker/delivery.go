@@ -56,7 +56,7 @@ func (b *Broker) deliveryFailure(s *Session, topic, reason, details string) {
 // processor. It runs on the publisher's goroutine, which reads as fast as its device sends:
 // without the yield, a few flooding publishers keep the cores from the goroutines that write
 // to the subscribers, and nearly every message is dropped (10 QoS 0 publishers to 10
-// subscribers on 2 cores: 5% delivered). An event loop such as mosquitto's alternates reading
+// subscribers on 2 cores: 5% delivered; with the yield, 81-83%). An event loop such as mosquitto's alternates reading
 // and writing by design. The yield never waits for the subscriber: a connection that reads
 // nothing costs its publishers a turn of the scheduler per message, no more.
 func (b *Broker) dropped(s *Session, topic string) {
