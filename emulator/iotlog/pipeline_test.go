@@ -1,6 +1,7 @@
 package iotlog
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -114,5 +115,33 @@ func TestLoggerAfterClose(t *testing.T) {
 	l.Close()
 	if evs := mem.Events(); len(evs) != 1 || evs[0].ClientID != "before" || len(mem.Traces()) != 0 || len(mem.FunctionLines("")) != 0 {
 		t.Errorf("events %+v, traces %d, lines %d", evs, len(mem.Traces()), len(mem.FunctionLines("")))
+	}
+}
+
+// A function line that finds the queue full waits for room instead of being dropped: Lambda
+// keeps every line a function writes.
+func TestFunctionLineWaitsForRoom(t *testing.T) {
+	g := &gateSink{entered: make(chan struct{}), release: make(chan struct{})}
+	l := NewWithOptions(Options{QueueLen: 1}, g)
+	defer l.Close()
+	l.Event(Event{ClientID: "taken"}, nil)
+	<-g.entered // the Logger's goroutine holds "taken"
+	l.Event(Event{ClientID: "queued"}, nil)
+	returned := make(chan struct{})
+	go func() {
+		l.FunctionLine(FunctionLine{RequestID: "r1", Message: "kept"})
+		close(returned)
+	}()
+	for range 100 { // let the line find the queue full (the test passes either way)
+		runtime.Gosched()
+	}
+	close(g.release)
+	<-returned
+	flushed(t, l)
+	if lines := g.FunctionLines("r1"); len(lines) != 1 || lines[0].Message != "kept" {
+		t.Errorf("function lines %+v, want the one written", lines)
+	}
+	if s := l.Stats(); s.Dropped != 0 || s.Recorded != 3 {
+		t.Errorf("stats %+v, want 3 recorded and none dropped", s)
 	}
 }
