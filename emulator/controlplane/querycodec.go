@@ -73,7 +73,11 @@ func (queryCodec) decode(body []byte) (map[string]any, error) {
 func queryPut(node map[string]any, path []string, value string) error {
 	name := path[0]
 	if len(path) == 1 {
-		if _, ok := node[name]; ok {
+		switch node[name].(type) {
+		case nil:
+		case map[string]any: // the form's keys come in map order: say the same either way
+			return fmt.Errorf("%s is both a value and a structure", name)
+		default:
 			return fmt.Errorf("given twice")
 		}
 		v := any(value)
