@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"testing"
@@ -25,7 +26,8 @@ const (
 
 // TestMemoryPerConnection measures the memory a server holds for each idle authenticated
 // connection: heap in use plus goroutine stacks after a forced GC, and the process's resident
-// set (the only figure for mosquitto, which runs in its own process), before and after a child
+// set (the only figure for mosquitto, which runs in its own process; for the Go servers also
+// once the runtime has returned its free pages), before and after a child
 // process opens 10,000 connections (MQTT 3.1.1, keep-alive 1200 s, so they stay silent), divided
 // by the number of connections. The clients live in the child, so none of their memory is
 // counted; kernel socket buffers are not Go memory and are not counted either. For the
@@ -144,15 +146,23 @@ func writeProfiles(dir, name string) error {
 // process's resident set.
 type memory struct {
 	heapInuse, heapAlloc, stackInuse, rss uint64
+	// rssReleased is the resident set once the runtime has returned the pages it holds free to
+	// the system (debug.FreeOSMemory): what an idle process comes down to over time, as the
+	// runtime's scavenger returns them in the background.
+	rssReleased uint64
 }
 
-// measure forces a full collection and reads the heap and stack figures.
+// measure forces a full collection and reads the heap and stack figures and the resident set,
+// then returns the free pages to the system and reads the resident set again.
 func measure() memory {
 	runtime.GC()
 	runtime.GC() // a second cycle frees what the first one's finalizers released
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memory{heapInuse: ms.HeapInuse, heapAlloc: ms.HeapAlloc, stackInuse: ms.StackInuse, rss: pidRSS(0)}
+	m := memory{heapInuse: ms.HeapInuse, heapAlloc: ms.HeapAlloc, stackInuse: ms.StackInuse, rss: pidRSS(0)}
+	debug.FreeOSMemory()
+	m.rssReleased = pidRSS(0)
+	return m
 }
 
 // perConn formats the growth since before, divided among n connections.
@@ -162,5 +172,6 @@ func (m memory) perConn(before memory, n int) string {
 		" heapInuse/conn=" + strconv.FormatInt(per(m.heapInuse, before.heapInuse), 10) +
 		" heapAlloc/conn=" + strconv.FormatInt(per(m.heapAlloc, before.heapAlloc), 10) +
 		" stackInuse/conn=" + strconv.FormatInt(per(m.stackInuse, before.stackInuse), 10) +
-		" rss/conn=" + strconv.FormatInt(per(m.rss, before.rss), 10)
+		" rss/conn=" + strconv.FormatInt(per(m.rss, before.rss), 10) +
+		" rss-released/conn=" + strconv.FormatInt(per(m.rssReleased, before.rssReleased), 10)
 }
