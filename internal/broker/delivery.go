@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -56,9 +55,10 @@ func (b *Broker) deliveryFailure(s *Session, topic, reason, details string) {
 // processor. It runs on the publisher's goroutine, which reads as fast as its device sends:
 // without the yield, a few flooding publishers keep the cores from the goroutines that write
 // to the subscribers, and nearly every message is dropped (10 QoS 0 publishers to 10
-// subscribers on 2 cores: 5% delivered; with the yield, 81-83%). An event loop such as mosquitto's alternates reading
-// and writing by design. The yield never waits for the subscriber: a connection that reads
-// nothing costs its publishers a turn of the scheduler per message, no more.
+// subscribers on 2 cores: 5% delivered; with the yield, 81-83%). An event loop such as
+// mosquitto's alternates reading and writing by design. The yield never waits for the
+// subscriber: a connection that reads nothing costs its publishers a turn of the scheduler
+// per message, no more.
 func (b *Broker) dropped(s *Session, topic string) {
 	b.deliveryFailure(s, topic, reasonThrottled, detailsBacklog)
 	runtime.Gosched()
@@ -72,12 +72,12 @@ func (b *Broker) admitDelivery(s *Session, topic string) bool {
 	// AWS: iot:Receive is checked for every message sent to the client, retained ones
 	// included, so a policy that loses Receive stops delivery on an existing subscription.
 	if d, fresh := s.decide(b, policy.Receive, topic); !d.Allowed {
-		traceID := uuid.NewString()
+		traceID := iotlog.NewTraceID()
 		b.decision(s, traceID, "receive", d)
 		b.event(s, iotlog.Event{TraceID: traceID, EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusFailure, Reason: iotlog.ReasonAuthorizationFailure, Details: detailsAuthorizationFailure})
 		return false
 	} else if fresh {
-		b.decision(s, uuid.NewString(), "receive", d) // traced once per topic and policy
+		b.decision(s, iotlog.NewTraceID(), "receive", d) // traced once per topic and policy
 	}
 	if s.writer != nil && s.writer.pending() >= backlogHighWater {
 		b.dropped(s, topic)
@@ -120,6 +120,7 @@ func (s *Session) decide(b *Broker, action, topic string) (policy.Decision, bool
 		return d, false
 	}
 	d := p.Evaluate(action, policy.TopicARN(b.cfg.Region, b.cfg.AccountID, topic))
+	k.topic = strings.Clone(topic) // the key outlives the packet the topic points into
 	c.m[k] = d
 	return d, true
 }

@@ -14,13 +14,6 @@ func (s *Session) who() iotlog.Who {
 	return iotlog.Who{ClientID: s.ClientID, SourceIP: s.sourceIP, PrincipalID: s.PrincipalID}
 }
 
-// logs reports whether an event with status would be written for s: a hot path asks before
-// building the event, so an event the logging level hides costs nothing more.
-func (b *Broker) logs(s *Session, status string) bool {
-	w := s.who()
-	return b.cfg.Log.Enabled(status, &w)
-}
-
 // event fills the fields every event of a connection shares and logs it, unless the logging
 // level hides it.
 func (b *Broker) event(s *Session, e iotlog.Event) {
