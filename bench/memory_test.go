@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"testing"
@@ -150,6 +151,9 @@ type memory struct {
 	// the system (debug.FreeOSMemory): what an idle process comes down to over time, as the
 	// runtime's scavenger returns them in the background.
 	rssReleased uint64
+	// stackStart is the size the runtime gives a new goroutine's stack, from the average stack
+	// in use at the last collection: mochi's writer goroutine starts at it.
+	stackStart uint64
 }
 
 // measure forces a full collection and reads the heap and stack figures and the resident set,
@@ -159,7 +163,9 @@ func measure() memory {
 	runtime.GC() // a second cycle frees what the first one's finalizers released
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := memory{heapInuse: ms.HeapInuse, heapAlloc: ms.HeapAlloc, stackInuse: ms.StackInuse, rss: pidRSS(0)}
+	start := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
+	metrics.Read(start)
+	m := memory{heapInuse: ms.HeapInuse, heapAlloc: ms.HeapAlloc, stackInuse: ms.StackInuse, rss: pidRSS(0), stackStart: start[0].Value.Uint64()}
 	debug.FreeOSMemory()
 	m.rssReleased = pidRSS(0)
 	return m
@@ -173,5 +179,6 @@ func (m memory) perConn(before memory, n int) string {
 		" heapAlloc/conn=" + strconv.FormatInt(per(m.heapAlloc, before.heapAlloc), 10) +
 		" stackInuse/conn=" + strconv.FormatInt(per(m.stackInuse, before.stackInuse), 10) +
 		" rss/conn=" + strconv.FormatInt(per(m.rss, before.rss), 10) +
-		" rss-released/conn=" + strconv.FormatInt(per(m.rssReleased, before.rssReleased), 10)
+		" rss-released/conn=" + strconv.FormatInt(per(m.rssReleased, before.rssReleased), 10) +
+		" stack-start=" + strconv.FormatUint(m.stackStart, 10)
 }
