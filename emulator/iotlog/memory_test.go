@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -164,13 +165,13 @@ func TestMemoryConcurrentWaiters(t *testing.T) {
 func TestMemoryKeepsTheNewestWithinItsBytes(t *testing.T) {
 	const limit = 1 << 20
 	m := NewMemoryBytes(limit)
-	big := strings.Repeat("x", MaxFieldLen)
+	rnd := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
-		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: big, TopicName: big})
-		m.WriteTrace(Trace{ClientID: fmt.Sprint(i), Message: big})
-		m.WriteFunctionLine(FunctionLine{Message: big})
-		// One segment of each kind may be over the budget's share.
-		if b := m.Bytes(); b > limit+3*segmentLen*(3*MaxFieldLen+1024) {
+		// Random strings: Memory keeps no two of them in fewer bytes than their length.
+		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: randomString(rnd, MaxFieldLen), TopicName: randomString(rnd, MaxFieldLen)})
+		m.WriteTrace(Trace{ClientID: fmt.Sprint(i), Message: randomString(rnd, MaxFieldLen)})
+		m.WriteFunctionLine(FunctionLine{Message: randomString(rnd, MaxFieldLen)})
+		if b := m.Bytes(); b > limit {
 			t.Fatalf("after %d records the memory holds %d bytes, limit %d", i, b, limit)
 		}
 	}
@@ -211,17 +212,26 @@ func TestMemoryEventsSince(t *testing.T) {
 	}
 }
 
+// randomString returns n random letters.
+func randomString(rnd *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a' + byte(rnd.IntN(26))
+	}
+	return string(b)
+}
+
 // TestMemoryEventsBefore pages newest first across segments and after the oldest are
 // forgotten.
 func TestMemoryEventsBefore(t *testing.T) {
 	m := NewMemoryBytes(1 << 20)
-	big := strings.Repeat("x", MaxFieldLen)
-	const n = 5000
+	rnd := rand.New(rand.NewPCG(1, 2))
+	const n, back = 5000, 100 // the newest 100 events are in more than one segment
 	for i := range n {
-		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: big})
+		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: randomString(rnd, MaxFieldLen)})
 	}
 	var page []string
-	first, end := m.EventsBefore(n-segmentLen-1, func(pos uint64, e Event) bool {
+	first, end := m.EventsBefore(n-back-1, func(pos uint64, e Event) bool {
 		if e.ClientID != fmt.Sprint(pos) {
 			t.Fatalf("event at %d is %q", pos, e.ClientID)
 		}
@@ -231,7 +241,7 @@ func TestMemoryEventsBefore(t *testing.T) {
 	if end != n || first == 0 || first >= n {
 		t.Fatalf("first %d, end %d: want some forgotten and %d next", first, end, n)
 	}
-	if want := []string{fmt.Sprint(n - segmentLen - 2), fmt.Sprint(n - segmentLen - 3), fmt.Sprint(n - segmentLen - 4)}; !slices.Equal(page, want) {
+	if want := []string{fmt.Sprint(n - back - 2), fmt.Sprint(n - back - 3), fmt.Sprint(n - back - 4)}; !slices.Equal(page, want) {
 		t.Fatalf("page = %v, want %v", page, want)
 	}
 	count := 0
@@ -242,28 +252,45 @@ func TestMemoryEventsBefore(t *testing.T) {
 }
 
 // Memory stores events and traces compactly; what it gives back equals what was written,
-// Data values with their types, whether or not consecutive traces share their identity.
+// times in their location without their monotonic clock reading, Data values with their
+// types, whether or not consecutive traces share their identity.
 func TestMemoryGivesBackWhatWasWritten(t *testing.T) {
 	m := NewMemory()
-	now := time.Now()
+	mono := time.Now()
+	now := mono.Round(0) // what comes back of mono
+	zone := time.FixedZone("X", 3600)
 	events := []Event{
 		{Timestamp: now, LogLevel: LevelInfo, TraceID: "t1", AccountID: "123456789012", Status: StatusSuccess, EventType: EventConnect,
 			Protocol: ProtocolMQTT, ClientID: "dev", PrincipalID: "p", SourceIP: "127.0.0.1", SourcePort: 40000, ConnectionID: "c1"},
-		{Timestamp: now, LogLevel: LevelError, EventType: EventPublishIn, TopicName: "a/b", Retain: true, DestinationIP: "10.0.0.1",
+		{Timestamp: now.UTC(), LogLevel: LevelError, EventType: EventPublishIn, TopicName: "a/b", Retain: true, DestinationIP: "10.0.0.1",
 			DestinationPort: 443, AuthenticationType: AuthenticationTypeCustomAuth, ServerName: "sni", Reason: "r", Details: "d", DisconnectReason: "x"},
+		{Timestamp: now.In(zone).Add(-time.Hour), SourcePort: -1, ClientID: "dev"},
 		{},
 	}
+	long := `{"token":"abc","protocolData":{"mqtt":{"clientId":"dev-1"}},"connectionMetadata":{"id":"c1"}}`
 	traces := []Trace{
 		{Time: now, TraceID: "t1", ConnectionID: "c1", ClientID: "dev", Step: StepAuthorizer, Message: "m1",
-			Data: map[string]any{"authorizer": "A", "signingDisabled": false, "n": 3, "event": json.RawMessage(`{"a":1}`), "list": []string{"x"}}},
+			Data: map[string]any{"authorizer": "A", "signingDisabled": false, "n": 3, "event": json.RawMessage(`{"a":1}`), "list": []string{"x"},
+				"big": int64(-1 << 40), "ratio": 0.5, "raw": []byte("xyz"), "none": nil, "empty": json.RawMessage{}, "emptyBytes": []byte(nil), "yes": true}},
 		{Time: now, TraceID: "t1", ConnectionID: "c1", ClientID: "dev", Step: StepSignature, Message: "m2"},
-		{Time: now, TraceID: "t1", ConnectionID: "c2", ClientID: "dev", Step: StepSignature, Message: ""},
+		{Time: now.In(zone), TraceID: "t1", ConnectionID: "c2", ClientID: "dev", Step: StepSignature, Message: ""},
 		{Step: StepLog},
+		{Time: now, Step: "event", Message: "event sent to arn:aws:lambda:us-east-1:123456789012:function:one", Data: map[string]any{"event": json.RawMessage(long)}},
+		{Time: now, Step: "event", Message: "event sent to arn:aws:lambda:us-east-1:123456789012:function:two",
+			Data: map[string]any{"event": json.RawMessage(strings.ReplaceAll(long, "1", "22"))}},
+		{Time: now, Step: "event", Message: "something else entirely, long enough to be a difference",
+			Data: map[string]any{"event": json.RawMessage(`{"` + strings.Repeat("0123456789", 10) + `":1}`)}},
 	}
 	for _, e := range events {
+		if e.Timestamp == now {
+			e.Timestamp = mono
+		}
 		m.WriteEvent(e)
 	}
 	for _, tr := range traces {
+		if tr.Time == now {
+			tr.Time = mono
+		}
 		m.WriteTrace(tr)
 	}
 	if got := m.Events(); !reflect.DeepEqual(got, events) {
@@ -277,11 +304,63 @@ func TestMemoryGivesBackWhatWasWritten(t *testing.T) {
 	}
 }
 
+// Records that differ a little from one another (the traces and function lines of many
+// connects) are kept in a fraction of their length, across segments, and come back as they
+// were written.
+func TestMemoryKeepsSimilarRecordsCompactly(t *testing.T) {
+	m := NewMemoryBytes(8 << 20)
+	rnd := rand.New(rand.NewPCG(3, 4))
+	var traces []Trace
+	var lines []FunctionLine
+	literal := 0
+	start := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	for i := range 5000 {
+		id := fmt.Sprintf("17bc890c-ac5c-4770-8000-%012x", i)
+		client := "dev-" + fmt.Sprint(rnd.IntN(100000))
+		at := start.Add(time.Duration(i) * time.Millisecond)
+		event := `{"token":"<redacted>","signatureVerified":true,"protocols":["tls","mqtt"],"protocolData":{"mqtt":{"clientId":"` +
+			client + `","username":"bench?x-amz-customauthorizer-name=BenchAuth"}},"connectionMetadata":{"id":"` + id + `"}}`
+		tr := []Trace{
+			{Time: at, TraceID: id, ConnectionID: id, ClientID: client, Step: "event", Message: "event sent to arn:aws:lambda:us-east-1:123456789012:function:auth",
+				Data: map[string]any{"event": json.RawMessage(event)}},
+			{Time: at, TraceID: id, ConnectionID: id, ClientID: client, Step: StepConnect,
+				Message: "allowed by policyDocuments[0] statement 0 (Allow iot:Connect on arn:aws:iot:us-east-1:123456789012:client/" + client + ")",
+				Data:    map[string]any{"resource": "arn:aws:iot:us-east-1:123456789012:client/" + client, "statement": 0, "allowed": true}},
+		}
+		ln := []FunctionLine{
+			{Time: at, LogGroup: "/aws/lambda/auth", RequestID: id, Message: "START RequestId: " + id + " Version: $LATEST"},
+			{Time: at, LogGroup: "/aws/lambda/auth", RequestID: id, Message: "END RequestId: " + id},
+			{Time: at, LogGroup: "/aws/lambda/auth", RequestID: id, Message: "REPORT RequestId: " + id + "\tDuration: 0.20 ms"},
+		}
+		for _, x := range tr {
+			m.WriteTrace(x)
+			literal += len(x.TraceID) + len(x.ConnectionID) + len(x.ClientID) + len(x.Step) + len(x.Message) + len(event)
+		}
+		for _, x := range ln {
+			m.WriteFunctionLine(x)
+			literal += len(x.LogGroup) + len(x.RequestID) + len(x.Message)
+		}
+		traces, lines = append(traces, tr...), append(lines, ln...)
+	}
+	if got := m.Traces(); !reflect.DeepEqual(got, traces) {
+		t.Fatalf("%d traces came back, %d written, not equal", len(got), len(traces))
+	}
+	if got := m.FunctionLines(""); !reflect.DeepEqual(got, lines) {
+		t.Fatalf("%d lines came back, %d written, not equal", len(got), len(lines))
+	}
+	if len(m.traces.segs) < 2 || len(m.lines.segs) < 2 {
+		t.Fatalf("the records fill %d and %d segments: want more than one each", len(m.traces.segs), len(m.lines.segs))
+	}
+	if b := m.Bytes(); b > int64(literal)/3 {
+		t.Errorf("Memory holds %d bytes for %d bytes of strings", b, literal)
+	}
+}
+
 // Equal long JSON values of traces' Data, such as the same authorizer answer for many
 // devices, are kept once.
 func TestMemorySharesEqualLongValues(t *testing.T) {
 	m := NewMemory()
-	answer := `{"isAuthenticated":true,"policyDocuments":["` + strings.Repeat("x", minSharedValue) + `"]}`
+	answer := `{"isAuthenticated":true,"policyDocuments":["` + strings.Repeat("x", 256) + `"]}`
 	for _, id := range []string{"c1", "c2"} {
 		m.WriteTrace(Trace{ConnectionID: id, Step: StepInvoke, Data: map[string]any{"response": json.RawMessage(answer)}})
 	}

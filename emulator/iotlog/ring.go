@@ -1,109 +1,239 @@
 package iotlog
 
-// segmentLen is the number of records in one segment of a ring.
-const segmentLen = 256
+import (
+	"encoding/binary"
+	"time"
+	"unsafe"
+)
 
-// segment is a fixed-size block of records; it is allocated once and never grown.
-type segment[T any] struct {
-	items []T // len grows to segmentLen, cap is segmentLen from the start
-	bytes int64
+// segmentLen is the most records one segment of a ring holds.
+const segmentLen = 2048
+
+// segmentBytes is the size of a segment's chunk, unless its ring's budget is smaller or a
+// record is larger. Offsets into a chunk of this size fit in a uint16.
+const segmentBytes = 64 << 10
+
+// segment is a block of records, encoded end to end in one chunk of bytes (see writer). It is
+// allocated once and never grown: its chunk and its index have their capacity from the start.
+// What a segment holds is read in place: the strings a reader gets back point into the chunk,
+// which is never written again where it has been written.
+type segment struct {
+	data  []byte           // the records, end to end; cap fixed when the segment is made
+	offs  []uint16         // where each record starts in data
+	vals  []any            // trace Data values of types not encoded in data, by index
+	locs  []*time.Location // the locations of the times in data, by index
+	sec   int64            // the Unix second the times in data are written relative to
+	bytes int64            // what the segment holds: its chunk, its index and its vals
 }
 
-// ring keeps the newest records within a byte budget, in segments: appending never copies
-// what is stored, and forgetting the oldest records frees a whole segment at once. A segment
-// closes at segmentLen records or at an eighth of the budget, so the ring holds at most its
-// budget plus one eighth of it (plus one record). Positions
-// are absolute: the first record ever stored is 0, and a position stays valid (or is known to
-// be forgotten) for the life of the ring. It is not safe for concurrent use.
-type ring[T any] struct {
-	limit int64         // byte budget; 0: unbounded
-	size  func(T) int64 // estimated bytes a record holds
-	segs  []*segment[T] // oldest first
-	first uint64        // absolute position of segs[0].items[0]
-	bytes int64
+// full reports whether the segment has no room for a record of need bytes.
+func (s *segment) full(need int) bool {
+	return len(s.offs) == cap(s.offs) || cap(s.data)-len(s.data) < need
 }
 
-// push appends v, then forgets the oldest segments while the ring is over its budget (the
-// newest segment is always kept).
-func (r *ring[T]) push(v T) {
-	if len(r.segs) == 0 || len(r.segs[len(r.segs)-1].items) == segmentLen ||
-		(r.limit > 0 && r.segs[len(r.segs)-1].bytes >= r.limit/8) {
-		r.segs = append(r.segs, &segment[T]{items: make([]T, 0, segmentLen)})
+// ring keeps the newest records of one kind within a byte budget, in segments: appending
+// never copies what is stored, and forgetting the oldest records frees a whole segment (its
+// chunk, its index) at once. A ring's bytes are its segments' allocations, counted when a
+// segment is made; a chunk is at most an eighth of the budget, so the ring holds at most its
+// budget (or, when one record alone is larger, that record's segment). Positions are absolute:
+// the first record ever stored is 0, and a position stays valid (or is known to be forgotten)
+// for the life of the ring. It is not safe for concurrent use.
+type ring struct {
+	limit int64      // byte budget; 0: unbounded
+	segs  []*segment // oldest first
+	first uint64     // absolute position of the first record of segs[0]
+	bytes int64
+	w     writer // writes into the newest segment
+}
+
+// open returns the writer, ready to write a record of at most need bytes (times relative to
+// the Unix second sec, if it opens a new segment) into the newest segment, which it first
+// replaces by a new one when it is full. Opening a segment forgets the oldest ones while the
+// ring is over its budget. The record is stored when commit is called.
+func (r *ring) open(need int, sec int64) *writer {
+	if len(r.segs) == 0 || r.segs[len(r.segs)-1].full(need) {
+		size := segmentBytes
+		if r.limit > 0 {
+			size = min(size, int(r.limit/8))
+		}
+		size = max(size, need)
+		n := segmentLen
+		if size > segmentBytes {
+			n = 1 // a larger chunk takes one record, so that offsets fit in a uint16
+		}
+		s := &segment{data: make([]byte, 0, size), offs: make([]uint16, 0, min(n, max(16, size/16))), sec: sec}
+		s.bytes = int64(cap(s.data)) + int64(cap(s.offs))*int64(unsafe.Sizeof(s.offs[0]))
+		r.segs = append(r.segs, s)
+		r.bytes += s.bytes
+		r.w.reset(s)
+		for r.limit > 0 && r.bytes > r.limit && len(r.segs) > 1 {
+			old := r.segs[0]
+			r.bytes -= old.bytes
+			r.first += uint64(len(old.offs))
+			r.segs[0] = nil
+			r.segs = r.segs[1:]
+		}
 	}
-	last := r.segs[len(r.segs)-1]
-	n := r.size(v)
-	last.items = append(last.items, v)
-	last.bytes += n
-	r.bytes += n
-	for r.limit > 0 && r.bytes > r.limit && len(r.segs) > 1 {
-		old := r.segs[0]
-		r.bytes -= old.bytes
-		r.first += uint64(len(old.items))
-		r.segs[0] = nil
-		r.segs = r.segs[1:]
-	}
+	r.w.start = len(r.w.seg.data)
+	return &r.w
+}
+
+// commit stores the record written since open.
+func (r *ring) commit() {
+	s := r.w.seg
+	s.offs = append(s.offs, uint16(r.w.start))
+	r.bytes += r.w.valBytes
+	s.bytes += r.w.valBytes
+	r.w.valBytes = 0
 }
 
 // end is the position the next record will get.
-func (r *ring[T]) end() uint64 {
+func (r *ring) end() uint64 {
 	n := r.first
 	for _, s := range r.segs {
-		n += uint64(len(s.items))
+		n += uint64(len(s.offs))
 	}
 	return n
 }
 
-// scan calls fn for each stored record at position from or later, oldest first, until fn
-// returns false. A from before the oldest stored record starts at the oldest.
-func (r *ring[T]) scan(from uint64, fn func(pos uint64, v T) bool) {
+// scan calls fn with a reader at each stored record at position from or later, oldest first,
+// until fn returns false. A from before the oldest stored record starts at the oldest.
+func (r *ring) scan(from uint64, fn func(pos uint64, rd *reader) bool) {
 	pos := r.first
 	for _, s := range r.segs {
-		if from >= pos+uint64(len(s.items)) {
-			pos += uint64(len(s.items))
+		n := uint64(len(s.offs))
+		if from >= pos+n {
+			pos += n
 			continue
 		}
-		i := 0
+		i := uint64(0)
 		if from > pos {
-			i = int(from - pos)
+			i = from - pos
 		}
-		for ; i < len(s.items); i++ {
-			if !fn(pos+uint64(i), s.items[i]) {
+		for ; i < n; i++ {
+			rd := reader{seg: s, i: int(s.offs[i])}
+			if !fn(pos+i, &rd) {
 				return
 			}
 		}
-		pos += uint64(len(s.items))
+		pos += n
 	}
 }
 
-// all returns a copy of the stored records, oldest first.
-func (r *ring[T]) all() []T {
-	out := make([]T, 0, r.end()-r.first)
-	for _, s := range r.segs {
-		out = append(out, s.items...)
-	}
-	return out
-}
-
-// reset forgets every record; positions go on from where they were.
-func (r *ring[T]) reset() {
-	r.first = r.end()
-	r.segs, r.bytes = nil, 0
-}
-
-// scanBack calls fn for each stored record before position before, newest first, until fn
-// returns false.
-func (r *ring[T]) scanBack(before uint64, fn func(pos uint64, v T) bool) {
+// scanBack calls fn with a reader at each stored record before position before, newest
+// first, until fn returns false.
+func (r *ring) scanBack(before uint64, fn func(pos uint64, rd *reader) bool) {
 	pos := r.end()
 	for k := len(r.segs) - 1; k >= 0; k-- {
 		s := r.segs[k]
-		pos -= uint64(len(s.items))
-		for i := len(s.items) - 1; i >= 0; i-- {
+		pos -= uint64(len(s.offs))
+		for i := len(s.offs) - 1; i >= 0; i-- {
 			if pos+uint64(i) >= before {
 				continue
 			}
-			if !fn(pos+uint64(i), s.items[i]) {
+			rd := reader{seg: s, i: int(s.offs[i])}
+			if !fn(pos+uint64(i), &rd) {
 				return
 			}
 		}
 	}
+}
+
+// reset forgets every record; positions go on from where they were.
+func (r *ring) reset() {
+	r.first = r.end()
+	r.segs, r.bytes = nil, 0
+	r.w.reset(nil)
+}
+
+// reader decodes the records of a segment from a position in its chunk (see writer).
+type reader struct {
+	seg *segment
+	i   int
+}
+
+func (d *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(d.seg.data[d.i:])
+	d.i += n
+	return v
+}
+
+func (d *reader) varint() int64 {
+	v, n := binary.Varint(d.seg.data[d.i:])
+	d.i += n
+	return v
+}
+
+func (d *reader) byte() byte {
+	b := d.seg.data[d.i]
+	d.i++
+	return b
+}
+
+// time reads a time written by writer.time.
+func (d *reader) time() time.Time {
+	loc := d.seg.locs[d.uvarint()]
+	sec := d.seg.sec + d.varint()
+	return time.Unix(sec, int64(d.uvarint())).In(loc)
+}
+
+// bytes reads a string written by writer.string or writer.text. The result points into the
+// chunk, with its capacity cut to its length, unless it was written as a difference, which
+// is rebuilt in a new slice; nil stands for an empty string.
+func (d *reader) bytes() []byte {
+	x := d.uvarint()
+	n := int(x >> 2)
+	switch x & 3 {
+	case strLiteral:
+		b := d.seg.data[d.i : d.i+n : d.i+n]
+		d.i += n
+		return b
+	case strRef:
+		return d.seg.literal(n)
+	case strDiff:
+		return d.undiff(n)
+	}
+	return nil
+}
+
+// str is bytes as a string; the bytes are never written again.
+func (d *reader) str() string {
+	b := d.bytes()
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// skipStr skips a string without building it.
+func (d *reader) skipStr() {
+	x := d.uvarint()
+	switch x & 3 {
+	case strLiteral:
+		d.i += int(x >> 2)
+	case strDiff:
+		d.undiff(int(x >> 2))
+	}
+}
+
+// literal returns the literal string whose header is at off.
+func (s *segment) literal(off int) []byte {
+	n, k := binary.Uvarint(s.data[off:])
+	start := off + k
+	end := start + int(n>>2)
+	return s.data[start:end:end]
+}
+
+// undiff rebuilds a string of n bytes written as a difference from a literal (see
+// writer.diff).
+func (d *reader) undiff(n int) []byte {
+	base := d.seg.literal(int(d.uvarint()))
+	out := make([]byte, 0, n)
+	for len(out) < n {
+		lit := int(d.uvarint())
+		out = append(out, d.seg.data[d.i:d.i+lit]...)
+		d.i += lit
+		if c := int(d.uvarint()); c > 0 {
+			from := int(d.uvarint())
+			out = append(out, base[from:from+c]...)
+		}
+	}
+	return out
 }
