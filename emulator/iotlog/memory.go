@@ -97,17 +97,30 @@ func (m *Memory) WriteEvent(e Event) {
 	defer m.mu.Unlock()
 	m.initLocked()
 	fields := e.fields()
-	need := timeBound + 3*maxVarint
-	for _, p := range fields {
-		need += strBound(*p)
+	need := timeBound + 4*maxVarint
+	set := 0 // a bit for each field that is not empty
+	for i, p := range fields {
+		if *p != "" {
+			set |= 1 << i
+			need += strBound(*p)
+		}
 	}
 	w := m.events.open(need, e.Timestamp.Unix())
 	w.time(e.Timestamp)
 	w.varint(int64(e.SourcePort))
 	w.varint(int64(e.DestinationPort))
 	w.byte(boolByte(e.Retain))
+	w.uvarint(uint64(set))
 	for i, p := range fields {
-		w.string(i, *p)
+		switch s := *p; {
+		case s == "":
+		case w.last[i].s == s: // most fields of a delivery: as in the last event
+			w.ref(w.last[i].off)
+		case p == &e.TraceID || p == &e.ConnectionID:
+			w.id(i, s)
+		default:
+			w.string(i, s)
+		}
 	}
 	m.events.commit()
 	m.notifyLocked()
@@ -127,8 +140,11 @@ func (d *reader) event() Event {
 	e.SourcePort = int(d.varint())
 	e.DestinationPort = int(d.varint())
 	e.Retain = d.byte() != 0
-	for _, p := range e.fields() {
-		*p = d.str()
+	set := d.uvarint()
+	for i, p := range e.fields() {
+		if set&(1<<i) != 0 {
+			*p = d.str()
+		}
 	}
 	return e
 }
@@ -161,8 +177,8 @@ func (m *Memory) WriteTrace(t Trace) {
 	}
 	w := m.traces.open(need, t.Time.Unix())
 	w.time(t.Time)
-	w.string(0, t.TraceID)
-	w.string(1, t.ConnectionID)
+	w.id(0, t.TraceID)
+	w.id(1, t.ConnectionID)
 	w.string(2, t.ClientID)
 	w.string(3, t.Step)
 	w.text(baseKey{ctxMessage, t.Step}, t.Message)
@@ -265,13 +281,9 @@ func (d *reader) value() any {
 	return nil
 }
 
-// traceHead reads a trace written by WriteTrace up to its Step; traceRest reads the rest.
-func (d *reader) traceHead() Trace {
-	return Trace{Time: d.time(), TraceID: d.str(), ConnectionID: d.str(), ClientID: d.str(), Step: d.str()}
-}
-
-func (d *reader) traceRest(t *Trace) {
-	t.Message = d.str()
+// trace reads a trace written by WriteTrace.
+func (d *reader) trace() Trace {
+	t := Trace{Time: d.time(), TraceID: d.str(), ConnectionID: d.str(), ClientID: d.str(), Step: d.str(), Message: d.str()}
 	if n := int(d.uvarint()); n > 0 {
 		t.Data = make(map[string]any, n)
 		for range n {
@@ -279,12 +291,12 @@ func (d *reader) traceRest(t *Trace) {
 			t.Data[k] = d.value()
 		}
 	}
+	return t
 }
 
-func (d *reader) trace() Trace {
-	t := d.traceHead()
-	d.traceRest(&t)
-	return t
+// line reads a function log line written by WriteFunctionLine.
+func (d *reader) line() FunctionLine {
+	return FunctionLine{Time: d.time(), LogGroup: d.str(), RequestID: d.str(), Message: d.str()}
 }
 
 // WriteFunctionLine stores l.
@@ -295,7 +307,7 @@ func (m *Memory) WriteFunctionLine(l FunctionLine) {
 	w := m.lines.open(timeBound+strBound(l.LogGroup)+strBound(l.RequestID)+strBound(l.Message), l.Time.Unix())
 	w.time(l.Time)
 	w.string(0, l.LogGroup)
-	w.string(1, l.RequestID)
+	w.id(1, l.RequestID)
 	w.text(baseKey{ctxLine, l.LogGroup}, l.Message)
 	m.lines.commit()
 }
@@ -307,10 +319,11 @@ func (m *Memory) FunctionLines(requestID string) []FunctionLine {
 	defer m.mu.Unlock()
 	var out []FunctionLine
 	m.lines.scan(0, func(_ uint64, d *reader) bool {
-		l := FunctionLine{Time: d.time(), LogGroup: d.str(), RequestID: d.str()}
-		if requestID == "" || l.RequestID == requestID {
-			l.Message = d.str()
-			out = append(out, l)
+		head := *d
+		d.time()
+		d.skip()
+		if requestID == "" || d.equal(requestID) {
+			out = append(out, head.line())
 		}
 		return true
 	})
@@ -380,8 +393,11 @@ func (m *Memory) TracesFor(connectionID string) []Trace {
 	defer m.mu.Unlock()
 	var out []Trace
 	m.traces.scan(0, func(_ uint64, d *reader) bool {
-		if t := d.traceHead(); t.ConnectionID == connectionID {
-			d.traceRest(&t)
+		head := *d
+		d.time()
+		d.skip()
+		if d.equal(connectionID) {
+			t := head.trace()
 			out = append(out, t)
 		}
 		return true

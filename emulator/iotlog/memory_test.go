@@ -215,8 +215,13 @@ func TestMemoryEventsSince(t *testing.T) {
 // randomString returns n random letters.
 func randomString(rnd *rand.Rand, n int) string {
 	b := make([]byte, n)
+	var v uint64
 	for i := range b {
-		b[i] = 'a' + byte(rnd.IntN(26))
+		if i%8 == 0 {
+			v = rnd.Uint64()
+		}
+		b[i] = 'a' + byte(v%26)
+		v >>= 8
 	}
 	return string(b)
 }
@@ -347,6 +352,18 @@ func TestMemoryKeepsSimilarRecordsCompactly(t *testing.T) {
 	}
 	if got := m.FunctionLines(""); !reflect.DeepEqual(got, lines) {
 		t.Fatalf("%d lines came back, %d written, not equal", len(got), len(lines))
+	}
+	for _, i := range []int{0, 1, 2500, 4999} {
+		id := traces[2*i].ConnectionID
+		if got := m.TracesFor(id); !reflect.DeepEqual(got, traces[2*i:2*i+2]) {
+			t.Errorf("TracesFor(%s) = %+v", id, got)
+		}
+		if got := m.FunctionLines(id); !reflect.DeepEqual(got, lines[3*i:3*i+3]) {
+			t.Errorf("FunctionLines(%s) = %+v", id, got)
+		}
+	}
+	if none := fmt.Sprintf("17bc890c-ac5c-4770-8000-%012x", 5000); len(m.TracesFor(none)) != 0 || len(m.FunctionLines(none)) != 0 {
+		t.Errorf("records of %s, which wrote none", none)
 	}
 	if len(m.traces.segs) < 2 || len(m.lines.segs) < 2 {
 		t.Fatalf("the records fill %d and %d segments: want more than one each", len(m.traces.segs), len(m.lines.segs))

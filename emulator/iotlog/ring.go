@@ -6,29 +6,44 @@ import (
 	"unsafe"
 )
 
-// segmentLen is the most records one segment of a ring holds.
-const segmentLen = 2048
-
 // segmentBytes is the size of a segment's chunk, unless its ring's budget is smaller or a
 // record is larger. Offsets into a chunk of this size fit in a uint16.
 const segmentBytes = 64 << 10
 
-// segment is a block of records, encoded end to end in one chunk of bytes (see writer). It is
-// allocated once and never grown: its chunk and its index have their capacity from the start.
-// What a segment holds is read in place: the strings a reader gets back point into the chunk,
-// which is never written again where it has been written.
+// segment is a block of records in one chunk of bytes, allocated once and never grown: the
+// records are encoded end to end from its start (see writer), and its index, where each
+// record starts as a uint16, grows from its end, the first record's last; the segment is full
+// when they would meet. What a segment holds is read in place: the strings a reader gets back
+// point into the chunk, whose bytes are never written again once written.
 type segment struct {
-	data  []byte           // the records, end to end; cap fixed when the segment is made
-	offs  []uint16         // where each record starts in data
+	data  []byte           // the records; its capacity is the chunk, index included
+	n     int              // the number of records
+	one   bool             // the chunk is larger than segmentBytes: it takes one record
 	vals  []any            // trace Data values of types not encoded in data, by index
 	locs  []*time.Location // the locations of the times in data, by index
 	sec   int64            // the Unix second the times in data are written relative to
-	bytes int64            // what the segment holds: its chunk, its index and its vals
+	bytes int64            // what the segment holds: its chunk and an estimate of its vals
 }
 
-// full reports whether the segment has no room for a record of need bytes.
+// indexSize is the bytes of an index entry.
+const indexSize = 2
+
+// full reports whether the segment has no room for another record of need bytes.
 func (s *segment) full(need int) bool {
-	return len(s.offs) == cap(s.offs) || cap(s.data)-len(s.data) < need
+	return s.one && s.n > 0 || cap(s.data)-len(s.data)-(s.n+1)*indexSize < need
+}
+
+// off returns where record i starts.
+func (s *segment) off(i int) int {
+	c := cap(s.data)
+	return int(binary.LittleEndian.Uint16(s.data[c-(i+1)*indexSize : c]))
+}
+
+// add indexes a record that starts at off.
+func (s *segment) add(off int) {
+	c := cap(s.data)
+	s.n++
+	binary.LittleEndian.PutUint16(s.data[c-s.n*indexSize:c], uint16(off))
 }
 
 // ring keeps the newest records of one kind within a byte budget, in segments: appending
@@ -56,20 +71,16 @@ func (r *ring) open(need int, sec int64) *writer {
 		if r.limit > 0 {
 			size = min(size, int(r.limit/8))
 		}
-		size = max(size, need)
-		n := segmentLen
-		if size > segmentBytes {
-			n = 1 // a larger chunk takes one record, so that offsets fit in a uint16
-		}
-		s := &segment{data: make([]byte, 0, size), offs: make([]uint16, 0, min(n, max(16, size/16))), sec: sec}
-		s.bytes = int64(cap(s.data)) + int64(cap(s.offs))*int64(unsafe.Sizeof(s.offs[0]))
+		size = max(size, need+indexSize)
+		// A larger chunk takes one record, so that where records start fits in a uint16.
+		s := &segment{data: make([]byte, 0, size), one: size > segmentBytes, sec: sec, bytes: int64(size)}
 		r.segs = append(r.segs, s)
 		r.bytes += s.bytes
 		r.w.reset(s)
 		for r.limit > 0 && r.bytes > r.limit && len(r.segs) > 1 {
 			old := r.segs[0]
 			r.bytes -= old.bytes
-			r.first += uint64(len(old.offs))
+			r.first += uint64(old.n)
 			r.segs[0] = nil
 			r.segs = r.segs[1:]
 		}
@@ -81,7 +92,7 @@ func (r *ring) open(need int, sec int64) *writer {
 // commit stores the record written since open.
 func (r *ring) commit() {
 	s := r.w.seg
-	s.offs = append(s.offs, uint16(r.w.start))
+	s.add(r.w.start)
 	r.bytes += r.w.valBytes
 	s.bytes += r.w.valBytes
 	r.w.valBytes = 0
@@ -91,7 +102,7 @@ func (r *ring) commit() {
 func (r *ring) end() uint64 {
 	n := r.first
 	for _, s := range r.segs {
-		n += uint64(len(s.offs))
+		n += uint64(s.n)
 	}
 	return n
 }
@@ -101,7 +112,7 @@ func (r *ring) end() uint64 {
 func (r *ring) scan(from uint64, fn func(pos uint64, rd *reader) bool) {
 	pos := r.first
 	for _, s := range r.segs {
-		n := uint64(len(s.offs))
+		n := uint64(s.n)
 		if from >= pos+n {
 			pos += n
 			continue
@@ -111,7 +122,7 @@ func (r *ring) scan(from uint64, fn func(pos uint64, rd *reader) bool) {
 			i = from - pos
 		}
 		for ; i < n; i++ {
-			rd := reader{seg: s, i: int(s.offs[i])}
+			rd := reader{seg: s, i: s.off(int(i))}
 			if !fn(pos+i, &rd) {
 				return
 			}
@@ -126,12 +137,12 @@ func (r *ring) scanBack(before uint64, fn func(pos uint64, rd *reader) bool) {
 	pos := r.end()
 	for k := len(r.segs) - 1; k >= 0; k-- {
 		s := r.segs[k]
-		pos -= uint64(len(s.offs))
-		for i := len(s.offs) - 1; i >= 0; i-- {
+		pos -= uint64(s.n)
+		for i := s.n - 1; i >= 0; i-- {
 			if pos+uint64(i) >= before {
 				continue
 			}
-			rd := reader{seg: s, i: int(s.offs[i])}
+			rd := reader{seg: s, i: s.off(i)}
 			if !fn(pos+uint64(i), &rd) {
 				return
 			}
@@ -177,9 +188,9 @@ func (d *reader) time() time.Time {
 	return time.Unix(sec, int64(d.uvarint())).In(loc)
 }
 
-// bytes reads a string written by writer.string or writer.text. The result points into the
-// chunk, with its capacity cut to its length, unless it was written as a difference, which
-// is rebuilt in a new slice; nil stands for an empty string.
+// bytes reads a string written by writer.string, writer.text or writer.id. The result points
+// into the chunk, with its capacity cut to its length, unless it was written as a difference,
+// which is rebuilt in a new slice; nil stands for an empty string.
 func (d *reader) bytes() []byte {
 	x := d.uvarint()
 	n := int(x >> 2)
@@ -189,7 +200,8 @@ func (d *reader) bytes() []byte {
 		d.i += n
 		return b
 	case strRef:
-		return d.seg.literal(n)
+		r := reader{seg: d.seg, i: n}
+		return r.bytes()
 	case strDiff:
 		return d.undiff(n)
 	}
@@ -202,14 +214,36 @@ func (d *reader) str() string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// skipStr skips a string without building it.
-func (d *reader) skipStr() {
+// equal reads a string and reports whether it is s, without building it.
+func (d *reader) equal(s string) bool {
+	x := d.uvarint()
+	n := int(x >> 2)
+	switch x & 3 {
+	case strLiteral:
+		eq := string(d.seg.data[d.i:d.i+n]) == s
+		d.i += n
+		return eq
+	case strRef:
+		r := reader{seg: d.seg, i: n}
+		return r.equal(s)
+	case strDiff:
+		eq := n == len(s)
+		d.diff(n, func(i int, part []byte) {
+			eq = eq && string(part) == s[i:i+len(part)]
+		})
+		return eq
+	}
+	return s == ""
+}
+
+// skip reads past a string without building it.
+func (d *reader) skip() {
 	x := d.uvarint()
 	switch x & 3 {
 	case strLiteral:
 		d.i += int(x >> 2)
 	case strDiff:
-		d.undiff(int(x >> 2))
+		d.diff(int(x>>2), func(int, []byte) {})
 	}
 }
 
@@ -224,16 +258,24 @@ func (s *segment) literal(off int) []byte {
 // undiff rebuilds a string of n bytes written as a difference from a literal (see
 // writer.diff).
 func (d *reader) undiff(n int) []byte {
-	base := d.seg.literal(int(d.uvarint()))
 	out := make([]byte, 0, n)
-	for len(out) < n {
+	d.diff(n, func(_ int, part []byte) { out = append(out, part...) })
+	return out
+}
+
+// diff reads the rest of a string of n bytes written as a difference (see writer.diff), after
+// its header, and calls fn with each part of it in turn and where the part starts.
+func (d *reader) diff(n int, fn func(at int, part []byte)) {
+	base := d.seg.literal(int(d.uvarint()))
+	for at := 0; at < n; {
 		lit := int(d.uvarint())
-		out = append(out, d.seg.data[d.i:d.i+lit]...)
+		fn(at, d.seg.data[d.i:d.i+lit])
 		d.i += lit
+		at += lit
 		if c := int(d.uvarint()); c > 0 {
 			from := int(d.uvarint())
-			out = append(out, base[from:from+c]...)
+			fn(at, base[from:from+c])
+			at += c
 		}
 	}
-	return out
 }
