@@ -13,7 +13,7 @@ import (
 const (
 	strEmpty   = 0 // x is 0: the empty string
 	strLiteral = 1 // x>>2 bytes follow
-	strRef     = 2 // the string is the literal whose header is at offset x>>2
+	strRef     = 2 // the string is the one (not a reference) whose header is at offset x>>2
 	strDiff    = 3 // a string of x>>2 bytes, as differences from a literal (see writer.diff)
 )
 
@@ -39,7 +39,7 @@ const (
 // maxVarint is the most bytes a uvarint or varint takes.
 const maxVarint = binary.MaxVarintLen64
 
-// strBound is the most bytes writer.string or writer.text write for s.
+// strBound is the most bytes writer.string, writer.text or writer.id write for s.
 func strBound(s string) int { return len(s) + maxVarint }
 
 // timeBound is the most bytes writer.time writes.
@@ -47,20 +47,21 @@ const timeBound = 3 * maxVarint
 
 // writer encodes records into the newest segment of a ring, end to end in its chunk. Times are
 // a location index and the second and nanosecond relative to the segment's second; numbers are
-// varints; strings are written once per segment where it can: a string equal to one written
-// recently is a reference to it (found by the field's last value, or by a hash table of recent
-// literals), and a long string with a context (the step of a message, the key of a Data value)
-// may be written as the differences from the first such string in the segment (an
-// authorizer's event differs from device to device in a few IDs). Its tables are about the
-// newest segment and start over with each segment, so that records refer only to their own
-// segment and are forgotten with it.
+// varints; a string is written once per segment where it can: one equal to a string written
+// earlier in the segment is a reference to it (found by the field's last value, or by a hash
+// table of recent literals); an identifier (a trace, connection or request ID) is the first
+// one of its field in the segment and its own last bytes; a long string with a context (the
+// step of a message, the key of a Data value, the log group of a function line) may be the
+// differences from the first such string in the segment (an authorizer's event differs from
+// device to device in a few IDs). Its tables are about the newest segment and start over with
+// each segment, so that records refer only to their own segment and are forgotten with it.
 type writer struct {
 	seg      *segment
 	start    int   // where the record being written starts
 	valBytes int64 // the estimated bytes of vals added by the record being written
 
 	dedup [dedupSlots]uint32    // 1 + the offset of a recent literal, by hash
-	last  [maxFields]lastString // the string last written for each field, as given (compared by pointer first)
+	last  [maxFields]lastString // each field's last string, as given: compared by pointer first
 	ids   [maxFields]lastString // the base of each field's identifiers (see id)
 	bases map[baseKey]*diffBase // by context, for text
 	seed  maphash.Seed
@@ -167,7 +168,7 @@ func (w *writer) string(f int, s string) {
 
 // text writes s, a string of context ctx: as string does, or, when it is long and no recent
 // literal equals it, as its differences from the context's base string when they take fewer
-// bytes. A long literal becomes the context's base.
+// bytes. A long string written as a literal becomes the context's base.
 func (w *writer) text(ctx baseKey, s string) {
 	if len(s) < minDiff {
 		w.string(-1, s)
@@ -198,12 +199,12 @@ func (w *writer) text(ctx baseKey, s string) {
 }
 
 // id writes s, an identifier of field f such as a trace ID: as string does when it is short
-// or equal to the field's last value, else as the field's base (the first identifier of the
-// field in the segment) followed by its own last bytes when they share a prefix of at least
-// minMatch bytes (identifiers made by a counter, as NewTraceID's, differ in their last few
-// characters), else as a literal, which becomes the field's base if it has none. The form
-// is the one diff writes, but found at a fraction of its cost: the broker records every
-// delivery with a new trace ID.
+// or equal to the field's last value, else as a prefix of the field's base (the first
+// identifier of the field in the segment) and its own last bytes when the prefix they share
+// makes that shorter than a literal (identifiers made by a counter, as NewTraceID's, differ in
+// their last few characters), else as a literal, which becomes the field's base if it has
+// none. The form is the one diff writes, found at a fraction of its cost: the broker records
+// every delivery with a new trace ID.
 func (w *writer) id(f int, s string) {
 	if len(s) < minDiff || w.last[f].s == s {
 		w.string(f, s)
@@ -241,7 +242,7 @@ func (b *diffBase) set(l lastString) {
 	}
 }
 
-// ref writes a reference to the literal at off.
+// ref writes a reference to the string written at off.
 func (w *writer) ref(off int) { w.uvarint(uint64(off)<<2 | strRef) }
 
 // literal writes s as a literal and returns it as it is in the chunk.

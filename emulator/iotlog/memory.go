@@ -17,24 +17,26 @@ const DefaultMemoryBytes = 64 << 20
 // the zero value is ready to use with DefaultMemoryBytes.
 //
 // Memory is bounded by bytes, not by entries: events may use half of the budget, traces
-// three eighths and function log lines one eighth. Records are kept in segments, each a chunk
-// of bytes (64 KiB, or an eighth of the kind's share when that is less) where they are
-// encoded end to end, and an index of where each starts; a kind's bytes are what its segments
-// allocated (plus an estimate for each trace Data value of a type Memory does not encode).
-// When a kind is over its share, its oldest segment is forgotten whole, so storing never
-// regrows or copies what is kept. Every event has an absolute position (0 for the first ever
-// stored) that EventsSince and WaitEvent use, so a reader never misses or repeats an event
-// because older ones were forgotten.
+// three eighths and function log lines one eighth. Records are kept in segments, each one
+// chunk of bytes (64 KiB, or an eighth of the kind's share when that is less) where they are
+// encoded end to end, with an index of where each starts at its end; a kind's bytes are what
+// its segments allocated (plus an estimate for each trace Data value of a type Memory does not
+// encode). When a kind is over its share, its oldest segment is forgotten whole, so storing
+// never regrows or copies what is kept. Every event has an absolute position (0 for the first
+// ever stored) that EventsSince and WaitEvent use, so a reader never misses or repeats an
+// event because older ones were forgotten.
 //
-// The encoding is compact (an emulator with thousands of connections keeps each one's
-// connect event, decision trace and authorizer log): times as a location and a second and
-// nanosecond relative to the segment's, numbers as varints, a string equal to one written
-// earlier in the segment as a reference to it, and a long message or Data value as its
-// differences from the first one of its step or key in the segment. Readers get records back
-// equal to those written, but for the times' monotonic clock readings, which are not kept
-// (as after Round(0)), and for trace Data that was empty but not nil, which comes back nil;
-// Data values of type string, bool, int, int64, float64, json.RawMessage and []byte are
-// encoded, other ones are kept as they are. The strings readers get point into the chunks,
+// The encoding is compact (an emulator with thousands of connections keeps each one's connect
+// event, decision trace and authorizer log): times as a location and a second and nanosecond
+// relative to the segment's, numbers as varints, a string equal to one written earlier in the
+// segment as a reference to it, an ID (trace, connection, request) as a prefix of the first
+// one of its field in the segment and its own last characters, and a long message, Data value
+// or function log line as its differences from the first one of its step, key or log group
+// in the segment. Readers get records back equal to those written, but for the times'
+// monotonic clock readings, which are not kept (as after Round(0)), and for trace Data that
+// was empty but not nil, which comes back nil; Data values of type string, bool, int, int64,
+// float64, json.RawMessage and []byte are encoded, other ones are kept as they are. The
+// strings readers get point into the chunks (and keep them in memory while they are used),
 // except those written as differences, which are rebuilt.
 type Memory struct {
 	mu      sync.Mutex
@@ -91,7 +93,8 @@ func (m *Memory) Bytes() int64 {
 	return m.events.bytes + m.traces.bytes + m.lines.bytes
 }
 
-// WriteEvent stores e and wakes WaitEvent callers.
+// WriteEvent stores e and wakes WaitEvent callers. An event is written as its time, its ports
+// and retain flag, a bitmask of the strings it has (see fields), and those strings.
 func (m *Memory) WriteEvent(e Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -11,10 +11,11 @@ import (
 const segmentBytes = 64 << 10
 
 // segment is a block of records in one chunk of bytes, allocated once and never grown: the
-// records are encoded end to end from its start (see writer), and its index, where each
-// record starts as a uint16, grows from its end, the first record's last; the segment is full
-// when they would meet. What a segment holds is read in place: the strings a reader gets back
-// point into the chunk, whose bytes are never written again once written.
+// records are encoded end to end from its start (see writer), and its index, where each record
+// starts as a uint16, grows down from its end (the first record's entry is its last two
+// bytes); the segment is full when they would meet. What a segment holds is read in place:
+// the strings a reader gets back point into the chunk, whose bytes are never written again
+// once written.
 type segment struct {
 	data  []byte           // the records; its capacity is the chunk, index included
 	n     int              // the number of records
@@ -47,10 +48,11 @@ func (s *segment) add(off int) {
 }
 
 // ring keeps the newest records of one kind within a byte budget, in segments: appending
-// never copies what is stored, and forgetting the oldest records frees a whole segment (its
-// chunk, its index) at once. A ring's bytes are its segments' allocations, counted when a
-// segment is made; a chunk is at most an eighth of the budget, so the ring holds at most its
-// budget (or, when one record alone is larger, that record's segment). Positions are absolute:
+// never copies what is stored, and forgetting the oldest records frees a whole segment at
+// once. A ring's bytes are its segments' allocations, counted when a
+// segment is made (plus the estimates for trace Data values kept as they are); a chunk is at
+// most an eighth of the budget, so the ring holds at most about its budget (or, when one
+// record alone is larger, that record's segment). Positions are absolute:
 // the first record ever stored is 0, and a position stays valid (or is known to be forgotten)
 // for the life of the ring. It is not safe for concurrent use.
 type ring struct {
