@@ -387,3 +387,114 @@ func TestMemorySharesEqualLongValues(t *testing.T) {
 		t.Errorf("responses %q and %q are not one copy of the answer", a, b)
 	}
 }
+
+// Whatever the strings (similar or not, short or long, some larger than a segment) and
+// however small the budget, what comes back is what was written, and reading by connection
+// finds the same traces as filtering them all.
+func TestMemoryRoundTripsRandomRecords(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	bases := []string{randomString(rnd, 40), randomString(rnd, 300), randomString(rnd, 5000), "é€😀" + randomString(rnd, 60)}
+	// edit returns s with a few random bytes replaced, inserted or deleted.
+	edit := func(s string) string {
+		b := []byte(s)
+		for range rnd.IntN(4) {
+			i := rnd.IntN(len(b) + 1)
+			switch rnd.IntN(3) {
+			case 0:
+				if i < len(b) {
+					b[i] = byte(rnd.IntN(256))
+				}
+			case 1:
+				b = append(b[:i], append([]byte(randomString(rnd, 1+rnd.IntN(8))), b[i:]...)...)
+			case 2:
+				if i < len(b) {
+					b = append(b[:i], b[min(len(b), i+1+rnd.IntN(8)):]...)
+				}
+			}
+		}
+		return string(b)
+	}
+	text := func() string {
+		switch rnd.IntN(5) {
+		case 0:
+			return ""
+		case 1:
+			return randomString(rnd, rnd.IntN(100))
+		case 2:
+			return bases[rnd.IntN(len(bases))]
+		default:
+			return edit(bases[rnd.IntN(len(bases))])
+		}
+	}
+	for _, limit := range []int64{4 << 10, 1 << 20, 64 << 20} {
+		m := NewMemoryBytes(limit)
+		var traces []Trace
+		var events []Event
+		for i := range 3000 {
+			tr := Trace{Time: time.Unix(int64(rnd.IntN(1<<40)), int64(rnd.IntN(1e9))), TraceID: text(), ConnectionID: fmt.Sprintf("conn-%036d", rnd.IntN(20)),
+				ClientID: text(), Step: fmt.Sprint("step", rnd.IntN(3)), Message: text(),
+				Data: map[string]any{"a": text(), "b": json.RawMessage(`"` + text() + `"`), "n": rnd.IntN(1000) - 500}}
+			if i%500 == 0 {
+				tr.Data["huge"] = strings.Repeat(edit(bases[2]), 20) // larger than a segment
+			}
+			m.WriteTrace(tr)
+			ev := Event{Timestamp: tr.Time.UTC(), TraceID: tr.TraceID, ConnectionID: tr.ConnectionID, ClientID: tr.ClientID, Details: text(), SourcePort: rnd.IntN(65536)}
+			m.WriteEvent(ev)
+			traces, events = append(traces, tr), append(events, ev)
+		}
+		if b := m.Bytes(); b > limit+(200<<10) { // a huge record takes a segment of its own
+			t.Errorf("limit %d: %d bytes held", limit, b)
+		}
+		got := m.Traces()
+		if len(got) == 0 || !reflect.DeepEqual(got, traces[len(traces)-len(got):]) {
+			t.Fatalf("limit %d: the %d traces kept are not the last ones written", limit, len(got))
+		}
+		if evs := m.Events(); len(evs) == 0 || !reflect.DeepEqual(evs, events[len(events)-len(evs):]) {
+			t.Fatalf("limit %d: the %d events kept are not the last ones written", limit, len(evs))
+		}
+		conn := got[len(got)-1].ConnectionID
+		var want []Trace
+		for _, tr := range got {
+			if tr.ConnectionID == conn {
+				want = append(want, tr)
+			}
+		}
+		if got := m.TracesFor(conn); !reflect.DeepEqual(got, want) {
+			t.Errorf("limit %d: TracesFor(%s) gave %d traces, want %d", limit, conn, len(got), len(want))
+		}
+	}
+}
+
+// A delivery's event differs from the last one by its trace ID, made by a counter: most of
+// the ID is kept once per segment.
+func TestMemoryKeepsCounterIDsOnce(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	used := func(m *Memory) int {
+		n := 0
+		for _, s := range m.events.segs {
+			n += len(s.data)
+		}
+		return n
+	}
+	counted, random := NewMemory(), NewMemory()
+	e := Event{Timestamp: time.Now(), LogLevel: LevelInfo, AccountID: "123456789012", Status: StatusSuccess, EventType: EventPublishOut,
+		Protocol: ProtocolMQTT, TopicName: "demo/42", ClientID: "dev1", PrincipalID: "p", SourceIP: "127.0.0.1", SourcePort: 5000,
+		ConnectionID: NewTraceID()}
+	const n = 1000
+	ids := make([]string, n)
+	for i := range ids {
+		e.TraceID = NewTraceID()
+		ids[i] = e.TraceID
+		counted.WriteEvent(e)
+		e.TraceID = randomString(rnd, len(e.TraceID))
+		random.WriteEvent(e)
+	}
+	if c, r := used(counted), used(random); c > r-n*(len(e.TraceID)-12) {
+		t.Errorf("%d events with counter IDs take %d bytes, with random IDs %d", n, c, r)
+	}
+	for i, got := range counted.Events() {
+		if got.TraceID != ids[i] {
+			t.Fatalf("event %d has trace ID %s, want %s", i, got.TraceID, ids[i])
+		}
+	}
+}
