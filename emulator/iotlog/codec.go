@@ -64,6 +64,7 @@ type writer struct {
 	last  [maxFields]lastString // each field's last string, as given: compared by pointer first
 	ids   [maxFields]lastString // the base of each field's identifiers (see id)
 	bases map[baseKey]*diffBase // by context, for text
+	ident traceIdentity         // the last trace identity written (see identity)
 	seed  maphash.Seed
 }
 
@@ -103,6 +104,7 @@ func (w *writer) reset(s *segment) {
 		b.s = ""
 	}
 	w.ids = [maxFields]lastString{}
+	w.ident = traceIdentity{}
 	if len(w.bases) > maxBases {
 		w.bases = nil
 	}
@@ -117,8 +119,9 @@ func (w *writer) uvarint(v uint64) { w.seg.data = binary.AppendUvarint(w.seg.dat
 
 func (w *writer) varint(v int64) { w.seg.data = binary.AppendVarint(w.seg.data, v) }
 
-// time writes t: its location, its Unix second relative to the segment's and its
-// nanosecond. The monotonic clock reading is not kept.
+// time writes t: its Unix second relative to the segment's, then its nanosecond shifted left
+// by one, the low bit saying whether the index of its location among the segment's follows
+// (when it is not the first). The monotonic clock reading is not kept.
 func (w *writer) time(t time.Time) {
 	loc := t.Location()
 	i := 0
@@ -128,9 +131,13 @@ func (w *writer) time(t time.Time) {
 	if i == len(w.seg.locs) {
 		w.seg.locs = append(w.seg.locs, loc)
 	}
-	w.uvarint(uint64(i))
 	w.varint(t.Unix() - w.seg.sec)
-	w.uvarint(uint64(t.Nanosecond()))
+	if i == 0 {
+		w.uvarint(uint64(t.Nanosecond()) << 1)
+		return
+	}
+	w.uvarint(uint64(t.Nanosecond())<<1 | 1)
+	w.uvarint(uint64(i))
 }
 
 // string writes s for field f (< maxFields; -1 for none): a reference to the same string
@@ -231,6 +238,29 @@ func (w *writer) id(f int, s string) {
 	if b.s == "" {
 		*b = l
 	}
+}
+
+// traceIdentity is a trace's TraceID, ConnectionID and ClientID, as given, and where they are
+// written (0: nowhere yet).
+type traceIdentity struct {
+	traceID, connectionID, clientID string
+	off                             int
+}
+
+// identity writes the identity of t: a reference to the last one written, when it is the same
+// (the traces of an attempt come one after the other), as uvarint(offset<<1 | 1); or a 0 and
+// the three strings.
+func (w *writer) identity(t *Trace) {
+	id := &w.ident
+	if id.off > 0 && id.traceID == t.TraceID && id.connectionID == t.ConnectionID && id.clientID == t.ClientID {
+		w.uvarint(uint64(id.off)<<1 | 1)
+		return
+	}
+	w.byte(0)
+	*id = traceIdentity{t.TraceID, t.ConnectionID, t.ClientID, len(w.seg.data)}
+	w.id(0, t.TraceID)
+	w.id(1, t.ConnectionID)
+	w.string(2, t.ClientID)
 }
 
 // set makes l the base, and finds its runs.

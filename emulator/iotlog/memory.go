@@ -159,14 +159,16 @@ func boolByte(b bool) byte {
 	return 0
 }
 
-// WriteTrace stores t.
+// WriteTrace stores t. A trace is written as its time, its identity (TraceID, ConnectionID and
+// ClientID, or a reference to the identity of an earlier trace of the same attempt: see
+// writer.identity), Step, Message and Data.
 func (m *Memory) WriteTrace(t Trace) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.initLocked()
 	t.resolve()
 	need := timeBound + strBound(t.TraceID) + strBound(t.ConnectionID) + strBound(t.ClientID) +
-		strBound(t.Step) + strBound(t.Message) + maxVarint
+		strBound(t.Step) + strBound(t.Message) + 2*maxVarint
 	for k, v := range t.Data {
 		need += strBound(k) + 1 + maxVarint
 		switch v := v.(type) {
@@ -180,9 +182,7 @@ func (m *Memory) WriteTrace(t Trace) {
 	}
 	w := m.traces.open(need, t.Time.Unix())
 	w.time(t.Time)
-	w.id(0, t.TraceID)
-	w.id(1, t.ConnectionID)
-	w.string(2, t.ClientID)
+	w.identity(&t)
 	w.string(3, t.Step)
 	w.text(baseKey{ctxMessage, t.Step}, t.Message)
 	w.uvarint(uint64(len(t.Data)))
@@ -286,7 +286,10 @@ func (d *reader) value() any {
 
 // trace reads a trace written by WriteTrace.
 func (d *reader) trace() Trace {
-	t := Trace{Time: d.time(), TraceID: d.str(), ConnectionID: d.str(), ClientID: d.str(), Step: d.str(), Message: d.str()}
+	t := Trace{Time: d.time()}
+	id := d.identity()
+	t.TraceID, t.ConnectionID, t.ClientID = id.str(), id.str(), id.str()
+	t.Step, t.Message = d.str(), d.str()
 	if n := int(d.uvarint()); n > 0 {
 		t.Data = make(map[string]any, n)
 		for range n {
@@ -398,8 +401,9 @@ func (m *Memory) TracesFor(connectionID string) []Trace {
 	m.traces.scan(0, func(_ uint64, d *reader) bool {
 		head := *d
 		d.time()
-		d.skip()
-		if d.equal(connectionID) {
+		id := d.identity()
+		id.skip()
+		if id.equal(connectionID) {
 			t := head.trace()
 			out = append(out, t)
 		}

@@ -185,9 +185,26 @@ func (d *reader) byte() byte {
 
 // time reads a time written by writer.time.
 func (d *reader) time() time.Time {
-	loc := d.seg.locs[d.uvarint()]
 	sec := d.seg.sec + d.varint()
-	return time.Unix(sec, int64(d.uvarint())).In(loc)
+	ns := d.uvarint()
+	loc := 0
+	if ns&1 != 0 {
+		loc = int(d.uvarint())
+	}
+	return time.Unix(sec, int64(ns>>1)).In(d.seg.locs[loc])
+}
+
+// identity returns a reader at the three strings of a trace's identity (see
+// writer.identity), and moves past it.
+func (d *reader) identity() reader {
+	if x := d.uvarint(); x&1 != 0 {
+		return reader{seg: d.seg, i: int(x >> 1)}
+	}
+	id := *d
+	d.skip()
+	d.skip()
+	d.skip()
+	return id
 }
 
 // bytes reads a string written by writer.string, writer.text or writer.id. The result points
