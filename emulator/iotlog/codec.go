@@ -57,8 +57,9 @@ const timeBound = 3 * maxVarint
 // each segment, so that records refer only to their own segment and are forgotten with it.
 type writer struct {
 	seg      *segment
-	start    int   // where the record being written starts
-	valBytes int64 // the estimated bytes of vals added by the record being written
+	buf      []byte // seg.data, with the record being written
+	start    int    // where the record being written starts
+	valBytes int64  // the estimated bytes of vals added by the record being written
 
 	dedup [dedupSlots]uint32    // 1 + the offset of a recent literal, by hash
 	last  [maxFields]lastString // each field's last string, as given: compared by pointer first
@@ -98,6 +99,10 @@ type diffBase struct {
 // reset points the writer at a new newest segment (or none), forgetting its tables.
 func (w *writer) reset(s *segment) {
 	w.seg = s
+	w.buf = nil
+	if s != nil {
+		w.buf = s.data
+	}
 	w.dedup = [dedupSlots]uint32{}
 	w.last = [maxFields]lastString{}
 	for _, b := range w.bases {
@@ -113,11 +118,11 @@ func (w *writer) reset(s *segment) {
 	}
 }
 
-func (w *writer) byte(b byte) { w.seg.data = append(w.seg.data, b) }
+func (w *writer) byte(b byte) { w.buf = append(w.buf, b) }
 
-func (w *writer) uvarint(v uint64) { w.seg.data = binary.AppendUvarint(w.seg.data, v) }
+func (w *writer) uvarint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
 
-func (w *writer) varint(v int64) { w.seg.data = binary.AppendVarint(w.seg.data, v) }
+func (w *writer) varint(v int64) { w.buf = binary.AppendVarint(w.buf, v) }
 
 // time writes t: its Unix second relative to the segment's, then its nanosecond shifted left
 // by one, the low bit saying whether the index of its location among the segment's follows
@@ -155,7 +160,7 @@ func (w *writer) string(f int, s string) {
 	if len(s) >= minDedup {
 		slot = int(maphash.String(w.seed, s) % dedupSlots)
 		if off := int(w.dedup[slot]) - 1; off >= 0 {
-			if old := w.seg.literal(off); string(old) == s {
+			if old := literalAt(w.buf, off); string(old) == s {
 				w.ref(off)
 				if f >= 0 {
 					w.last[f] = lastString{s, off}
@@ -182,7 +187,7 @@ func (w *writer) text(ctx baseKey, s string) {
 		return
 	}
 	slot := int(maphash.String(w.seed, s) % dedupSlots)
-	if off := int(w.dedup[slot]) - 1; off >= 0 && string(w.seg.literal(off)) == s {
+	if off := int(w.dedup[slot]) - 1; off >= 0 && string(literalAt(w.buf, off)) == s {
 		w.ref(off)
 		return
 	}
@@ -218,7 +223,7 @@ func (w *writer) id(f int, s string) {
 		return
 	}
 	b := &w.ids[f]
-	off := len(w.seg.data)
+	off := len(w.buf)
 	if n := matchLen(s, b.s, 0); n >= 3*maxVarint { // fewer bytes than a literal
 		w.uvarint(uint64(len(s))<<2 | strDiff)
 		w.uvarint(uint64(b.off))
@@ -227,7 +232,7 @@ func (w *writer) id(f int, s string) {
 		w.byte(0) // copied from the start of b
 		if n < len(s) {
 			w.uvarint(uint64(len(s) - n))
-			w.seg.data = append(w.seg.data, s[n:]...)
+			w.buf = append(w.buf, s[n:]...)
 			w.byte(0)
 		}
 		w.last[f] = lastString{s, off}
@@ -257,7 +262,7 @@ func (w *writer) identity(t *Trace) {
 		return
 	}
 	w.byte(0)
-	*id = traceIdentity{t.TraceID, t.ConnectionID, t.ClientID, len(w.seg.data)}
+	*id = traceIdentity{t.TraceID, t.ConnectionID, t.ClientID, len(w.buf)}
 	w.id(0, t.TraceID)
 	w.id(1, t.ConnectionID)
 	w.string(2, t.ClientID)
@@ -277,11 +282,11 @@ func (w *writer) ref(off int) { w.uvarint(uint64(off)<<2 | strRef) }
 
 // literal writes s as a literal and returns it as it is in the chunk.
 func (w *writer) literal(s string) lastString {
-	off := len(w.seg.data)
+	off := len(w.buf)
 	w.uvarint(uint64(len(s))<<2 | strLiteral)
-	start := len(w.seg.data)
-	w.seg.data = append(w.seg.data, s...)
-	return lastString{unsafe.String(&w.seg.data[start], len(s)), off}
+	start := len(w.buf)
+	w.buf = append(w.buf, s...)
+	return lastString{unsafe.String(&w.buf[start], len(s)), off}
 }
 
 // run is the hash of the 4 bytes of s at i.
@@ -296,7 +301,7 @@ func run(s string, i int) uint32 {
 // left off, then where the 4-byte run at hand first occurs in b. It reports false, and
 // writes nothing, when that would not be shorter than a literal.
 func (w *writer) diff(s string, b *diffBase) bool {
-	mark := len(w.seg.data)
+	mark := len(w.buf)
 	limit := mark + len(s) // a literal takes more: its header and s
 	w.uvarint(uint64(len(s))<<2 | strDiff)
 	w.uvarint(uint64(b.off))
@@ -313,24 +318,24 @@ func (w *writer) diff(s string, b *diffBase) bool {
 			i++
 			continue
 		}
-		if len(w.seg.data)+uvarintLen(i-lit)+(i-lit)+uvarintLen(n)+uvarintLen(from) > limit {
-			w.seg.data = w.seg.data[:mark]
+		if len(w.buf)+uvarintLen(i-lit)+(i-lit)+uvarintLen(n)+uvarintLen(from) > limit {
+			w.buf = w.buf[:mark]
 			return false
 		}
 		w.uvarint(uint64(i - lit))
-		w.seg.data = append(w.seg.data, s[lit:i]...)
+		w.buf = append(w.buf, s[lit:i]...)
 		w.uvarint(uint64(n))
 		w.uvarint(uint64(from))
 		i += n
 		lit, next = i, from+n
 	}
 	if lit < len(s) {
-		if len(w.seg.data)+uvarintLen(len(s)-lit)+(len(s)-lit)+1 > limit {
-			w.seg.data = w.seg.data[:mark]
+		if len(w.buf)+uvarintLen(len(s)-lit)+(len(s)-lit)+1 > limit {
+			w.buf = w.buf[:mark]
 			return false
 		}
 		w.uvarint(uint64(len(s) - lit))
-		w.seg.data = append(w.seg.data, s[lit:]...)
+		w.buf = append(w.buf, s[lit:]...)
 		w.byte(0)
 	}
 	return true

@@ -243,7 +243,7 @@ func (w *writer) value(k string, v any) {
 		w.varint(v)
 	case float64:
 		w.byte(valFloat64)
-		w.seg.data = binary.LittleEndian.AppendUint64(w.seg.data, math.Float64bits(v))
+		w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(v))
 	default:
 		w.other(v)
 	}

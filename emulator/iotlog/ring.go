@@ -87,13 +87,14 @@ func (r *ring) open(need int, sec int64) *writer {
 			r.segs = r.segs[1:]
 		}
 	}
-	r.w.start = len(r.w.seg.data)
+	r.w.start = len(r.w.buf)
 	return &r.w
 }
 
 // commit stores the record written since open.
 func (r *ring) commit() {
 	s := r.w.seg
+	s.data = r.w.buf
 	s.add(r.w.start)
 	r.bytes += r.w.valBytes
 	s.bytes += r.w.valBytes
@@ -267,11 +268,14 @@ func (d *reader) skip() {
 }
 
 // literal returns the literal string whose header is at off.
-func (s *segment) literal(off int) []byte {
-	n, k := binary.Uvarint(s.data[off:])
+func (s *segment) literal(off int) []byte { return literalAt(s.data, off) }
+
+// literalAt returns the literal string whose header is at off in b.
+func literalAt(b []byte, off int) []byte {
+	n, k := binary.Uvarint(b[off:])
 	start := off + k
 	end := start + int(n>>2)
-	return s.data[start:end:end]
+	return b[start:end:end]
 }
 
 // undiff rebuilds a string of n bytes written as a difference from a literal (see
