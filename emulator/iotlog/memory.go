@@ -1,6 +1,7 @@
 package iotlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -37,7 +38,8 @@ const DefaultMemoryBytes = 64 << 20
 // was empty but not nil, which comes back nil; Data values of type string, bool, int, int64,
 // float64, json.RawMessage and []byte are encoded, other ones are kept as they are. The
 // strings readers get point into the chunks (and keep them in memory while they are used),
-// except those written as differences, which are rebuilt.
+// except those written as differences, which are rebuilt; Data values of type
+// json.RawMessage and []byte are copies, which readers may change.
 type Memory struct {
 	mu      sync.Mutex
 	init    bool
@@ -263,9 +265,9 @@ func (d *reader) value() any {
 	case valString:
 		return d.str()
 	case valRaw:
-		return json.RawMessage(d.bytes())
+		return json.RawMessage(d.copy())
 	case valBytes:
-		return d.bytes()
+		return d.copy()
 	case valFalse:
 		return false
 	case valTrue:
@@ -282,6 +284,16 @@ func (d *reader) value() any {
 		return d.seg.vals[d.uvarint()]
 	}
 	return nil
+}
+
+// copy reads a string written by writer.string, writer.text or writer.id as bytes of their own:
+// a reader may change the []byte and json.RawMessage values of the Data it gets, and the
+// chunk's bytes are strings that must never change.
+func (d *reader) copy() []byte {
+	if x, _ := binary.Uvarint(d.seg.data[d.i:]); x&3 == strDiff {
+		return d.bytes() // rebuilt in a new slice
+	}
+	return bytes.Clone(d.bytes())
 }
 
 // trace reads a trace written by WriteTrace.
@@ -373,8 +385,9 @@ func (m *Memory) EventsBefore(before uint64, fn func(pos uint64, e Event) bool) 
 }
 
 // ScanTraces calls fn for each stored trace, oldest first, until fn returns false. It copies
-// no string but those stored as differences (a trace with Data gets a new map); fn runs with
-// the Memory locked and must not call its methods.
+// no string but those stored as differences (a trace with Data gets a new map, and copies of
+// its json.RawMessage and []byte values); fn runs with the Memory locked and must not call
+// its methods.
 func (m *Memory) ScanTraces(fn func(t Trace) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
