@@ -520,3 +520,27 @@ func TestMemoryByteValuesAreCopies(t *testing.T) {
 		t.Errorf("after a reader changed the Data values it got: message read before %q, now %q; Data %q", before, tr[1].Message, tr[0].Data)
 	}
 }
+
+// Trace Data values Memory keeps as they are (of types it does not encode) count in its
+// bytes, which stay within its budget however many of them a record has.
+func TestMemoryKeptValuesStayWithinItsBytes(t *testing.T) {
+	for _, limit := range []int64{64 << 10, 1 << 20} {
+		m := NewMemoryBytes(limit)
+		rnd := rand.New(rand.NewPCG(9, 10))
+		for i := range 5000 {
+			data := map[string]any{}
+			for k := range 1 + i%20 {
+				data[fmt.Sprint("k", k)] = []string{"x"} // a few bytes in the chunk, 64 in the estimate
+			}
+			m.WriteTrace(Trace{Data: data})
+			m.WriteEvent(Event{Details: randomString(rnd, 200)})
+			m.WriteFunctionLine(FunctionLine{Message: randomString(rnd, 200)})
+			if b := m.Bytes(); b > limit {
+				t.Fatalf("limit %d: after %d records of each kind the memory holds %d bytes", limit, i+1, b)
+			}
+		}
+		if tr := m.Traces(); len(tr) == 0 || len(tr[len(tr)-1].Data) != 1+4999%20 {
+			t.Fatalf("limit %d: the last trace is not kept", limit)
+		}
+	}
+}

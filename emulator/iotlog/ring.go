@@ -29,9 +29,12 @@ type segment struct {
 // indexSize is the bytes of an index entry.
 const indexSize = 2
 
-// full reports whether the segment has no room for another record of need bytes.
+// full reports whether the segment has no room for another record of need bytes, or keeps
+// values outside its chunk (vals) estimated at its chunk's size: a segment holds at most
+// twice its chunk, and the last record's values.
 func (s *segment) full(need int) bool {
-	return s.one && s.n > 0 || cap(s.data)-len(s.data)-(s.n+1)*indexSize < need
+	c := cap(s.data)
+	return s.one && s.n > 0 || c-len(s.data)-(s.n+1)*indexSize < need || s.bytes >= 2*int64(c)
 }
 
 // off returns where record i starts.
@@ -51,8 +54,9 @@ func (s *segment) add(off int) {
 // never copies what is stored, and forgetting the oldest records frees a whole segment at
 // once. A ring's bytes are its segments' allocations, counted when a
 // segment is made (plus the estimates for trace Data values kept as they are); a chunk is at
-// most an eighth of the budget, so the ring holds at most about its budget (or, when one
-// record alone is larger, that record's segment). Positions are absolute:
+// most an eighth of the budget, and the oldest segments are forgotten as each record is
+// stored, so the ring holds at most its budget (unless its newest segment alone is larger:
+// one record larger than that). Positions are absolute:
 // the first record ever stored is 0, and a position stays valid (or is known to be forgotten)
 // for the life of the ring. It is not safe for concurrent use.
 type ring struct {
@@ -65,8 +69,7 @@ type ring struct {
 
 // open returns the writer, ready to write a record of at most need bytes (times relative to
 // the Unix second sec, if it opens a new segment) into the newest segment, which it first
-// replaces by a new one when it is full. Opening a segment forgets the oldest ones while the
-// ring is over its budget. The record is stored when commit is called.
+// replaces by a new one when it is full. The record is stored when commit is called.
 func (r *ring) open(need int, sec int64) *writer {
 	if len(r.segs) == 0 || r.segs[len(r.segs)-1].full(need) {
 		size := segmentBytes
@@ -79,19 +82,13 @@ func (r *ring) open(need int, sec int64) *writer {
 		r.segs = append(r.segs, s)
 		r.bytes += s.bytes
 		r.w.reset(s)
-		for r.limit > 0 && r.bytes > r.limit && len(r.segs) > 1 {
-			old := r.segs[0]
-			r.bytes -= old.bytes
-			r.first += uint64(old.n)
-			r.segs[0] = nil
-			r.segs = r.segs[1:]
-		}
 	}
 	r.w.start = len(r.w.buf)
 	return &r.w
 }
 
-// commit stores the record written since open.
+// commit stores the record written since open, then forgets the oldest segments, all but the
+// newest, while the ring is over its budget.
 func (r *ring) commit() {
 	s := r.w.seg
 	s.data = r.w.buf
@@ -99,6 +96,13 @@ func (r *ring) commit() {
 	r.bytes += r.w.valBytes
 	s.bytes += r.w.valBytes
 	r.w.valBytes = 0
+	for r.limit > 0 && r.bytes > r.limit && len(r.segs) > 1 {
+		old := r.segs[0]
+		r.bytes -= old.bytes
+		r.first += uint64(old.n)
+		r.segs[0] = nil
+		r.segs = r.segs[1:]
+	}
 }
 
 // end is the position the next record will get.
