@@ -32,7 +32,8 @@ const (
 	maxFields = 17
 	// diffBits is the size, in bits, of a base string's table of where its 4-byte runs are.
 	diffBits = 10
-	// maxBases bounds the contexts a writer remembers base strings for.
+	// maxBases bounds the contexts a writer remembers base strings for (a diffBase takes
+	// 2 KiB); a long string of another context is written as a literal or a reference.
 	maxBases = 256
 )
 
@@ -110,7 +111,7 @@ func (w *writer) reset(s *segment) {
 	}
 	w.ids = [maxFields]lastString{}
 	w.ident = traceIdentity{}
-	if len(w.bases) > maxBases {
+	if len(w.bases) >= maxBases { // start over: the contexts to come may be others
 		w.bases = nil
 	}
 	if w.seed == (maphash.Seed{}) {
@@ -180,7 +181,8 @@ func (w *writer) string(f int, s string) {
 
 // text writes s, a string of context ctx: as string does, or, when it is long and no recent
 // literal equals it, as its differences from the context's base string when they take fewer
-// bytes. A long string written as a literal becomes the context's base.
+// bytes. A long string written as a literal becomes the context's base (unless the writer
+// remembers maxBases contexts already).
 func (w *writer) text(ctx baseKey, s string) {
 	if len(s) < minDiff {
 		w.string(-1, s)
@@ -201,6 +203,9 @@ func (w *writer) text(ctx baseKey, s string) {
 		return // positions in a base fit in a uint16
 	}
 	if b == nil {
+		if len(w.bases) >= maxBases {
+			return
+		}
 		if w.bases == nil {
 			w.bases = make(map[baseKey]*diffBase)
 		}

@@ -544,3 +544,20 @@ func TestMemoryKeptValuesStayWithinItsBytes(t *testing.T) {
 		}
 	}
 }
+
+// A record with many long Data values, each of its own key, makes Memory remember a bounded
+// number of them to write later ones as differences from.
+func TestMemoryBoundsItsBaseStrings(t *testing.T) {
+	m := NewMemory()
+	data := map[string]any{}
+	for k := range 4 * maxBases {
+		data[fmt.Sprint("k", k)] = fmt.Sprintf("a long value, the %dth, long enough to be a base", k)
+	}
+	m.WriteTrace(Trace{Data: data})
+	if n := len(m.traces.w.bases); n > maxBases {
+		t.Errorf("the writer remembers %d base strings, more than %d", n, maxBases)
+	}
+	if got := m.Traces(); len(got) != 1 || !reflect.DeepEqual(got[0].Data, data) {
+		t.Errorf("the trace did not come back")
+	}
+}
