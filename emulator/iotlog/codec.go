@@ -50,11 +50,11 @@ const timeBound = 3 * maxVarint
 // a location index and the second and nanosecond relative to the segment's second; numbers are
 // varints; a string is written once per segment where it can: one equal to a string written
 // earlier in the segment is a reference to it (found by the field's last value, or by a hash
-// table of recent literals); an identifier (a trace, connection or request ID) is the first
-// one of its field in the segment and its own last bytes; a long string with a context (the
-// step of a message, the key of a Data value, the log group of a function line) may be the
-// differences from the first such string in the segment (an authorizer's event differs from
-// device to device in a few IDs). Its tables are about the newest segment and start over with
+// table of recent literals); an identifier (a trace, connection or request ID) is a prefix
+// of the last one of its field written whole in the segment and its own last bytes; a long
+// string with a context (the step of a message, the key of a Data value, the log group of a
+// function line) may be the differences from the first such string in the segment (an
+// authorizer's event differs from device to device in a few IDs). Its tables are about the newest segment and start over with
 // each segment, so that records refer only to their own segment and are forgotten with it.
 type writer struct {
 	seg      *segment
@@ -216,12 +216,13 @@ func (w *writer) text(ctx baseKey, s string) {
 }
 
 // id writes s, an identifier of field f such as a trace ID: as string does when it is short
-// or equal to the field's last value, else as a prefix of the field's base (the first
-// identifier of the field in the segment) and its own last bytes when the prefix they share
-// makes that shorter than a literal (identifiers made by a counter, as NewTraceID's, differ in
-// their last few characters), else as a literal, which becomes the field's base if it has
-// none. The form is the one diff writes, found at a fraction of its cost: the broker records
-// every delivery with a new trace ID.
+// or equal to the field's last value, else as a prefix of the field's base (the last
+// identifier of the field written as a literal in the segment) and its own last bytes when
+// the prefix they share makes that shorter than a literal (identifiers made by a counter, as
+// NewTraceID's, differ in their last few characters), else as a literal, which becomes the
+// field's base (so that one identifier of another form does not make those that follow
+// literals). The form is the one diff writes, found at a fraction of its cost: the broker
+// records every delivery with a new trace ID.
 func (w *writer) id(f int, s string) {
 	if len(s) < minDiff || w.last[f].s == s {
 		w.string(f, s)
@@ -245,9 +246,7 @@ func (w *writer) id(f int, s string) {
 	}
 	l := w.literal(s)
 	w.last[f] = lastString{s, l.off}
-	if b.s == "" {
-		*b = l
-	}
+	*b = l
 }
 
 // traceIdentity is a trace's TraceID, ConnectionID and ClientID, as given, and where they are

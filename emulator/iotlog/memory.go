@@ -30,8 +30,8 @@ const DefaultMemoryBytes = 64 << 20
 // The encoding is compact (an emulator with thousands of connections keeps each one's connect
 // event, decision trace and authorizer log): times as a location and a second and nanosecond
 // relative to the segment's, numbers as varints, a string equal to one written earlier in the
-// segment as a reference to it, an ID (trace, connection, request) as a prefix of the first
-// one of its field in the segment and its own last characters, and a long message, Data value
+// segment as a reference to it, an ID (trace, connection, request) as a prefix of the last
+// one of its field written whole in the segment and its own last characters, and a long message, Data value
 // or function log line as its differences from the first one of its step, key or log group
 // in the segment. Readers get records back equal to those written, but for the times'
 // monotonic clock readings, which are not kept (as after Round(0)), and for trace Data that

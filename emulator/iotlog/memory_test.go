@@ -561,3 +561,25 @@ func TestMemoryBoundsItsBaseStrings(t *testing.T) {
 		t.Errorf("the trace did not come back")
 	}
 }
+
+// An identifier of another form first in a segment (one the counter did not make) does not
+// keep the counter's IDs that follow from being written as differences.
+func TestMemoryKeepsCounterIDsOnceAfterAnotherID(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	used := func(m *Memory) int { return len(m.events.segs[0].data) }
+	first, after := NewMemory(), NewMemory()
+	after.WriteEvent(Event{TraceID: randomString(rnd, 36)})
+	base := used(after)
+	const n = 100
+	for range n {
+		e := Event{TraceID: NewTraceID()}
+		first.WriteEvent(e)
+		after.WriteEvent(e)
+	}
+	if f, a := used(first), used(after)-base; a > f+40 {
+		t.Errorf("%d events with counter IDs take %d bytes, %d after an event with another ID", n, f, a)
+	}
+	if got := after.Events(); len(got) != n+1 || got[n].TraceID != first.Events()[n-1].TraceID {
+		t.Errorf("the events did not come back")
+	}
+}
