@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -581,5 +582,131 @@ func TestMemoryKeepsCounterIDsOnceAfterAnotherID(t *testing.T) {
 	}
 	if got := after.Events(); len(got) != n+1 || got[n].TraceID != first.Events()[n-1].TraceID {
 		t.Errorf("the events did not come back")
+	}
+}
+
+// Readers of every kind run while records are written, segments forgotten and the Memory
+// reset (go test -race): each record read is whole, and the strings handed out never change.
+func TestMemoryReadersWhileWriting(t *testing.T) {
+	m := NewMemoryBytes(256 << 10)
+	const writers, n = 2, 1000
+	// detail is the Details of event i of writer w, and the Message of its trace and line: long
+	// and a little different from one record to the next, written as differences.
+	detail := func(w, i int) string {
+		return fmt.Sprintf(`{"writer":%d,"token":"%s","n":%d}`, w, strings.Repeat("t", 100+i%50), i)
+	}
+	var kept struct {
+		sync.Mutex
+		n            int
+		strs, copies []string
+	}
+	keep := func(s string) { // one string in 16
+		kept.Lock()
+		if kept.n++; kept.n%16 == 0 {
+			kept.strs, kept.copies = append(kept.strs, s), append(kept.copies, strings.Clone(s))
+		}
+		kept.Unlock()
+	}
+	check := func(what, id, s string) {
+		var w, i int
+		if _, err := fmt.Sscanf(id, "%d-%d", &w, &i); err != nil || s != detail(w, i) {
+			t.Errorf("%s %q read as %q", what, id, s)
+		}
+		keep(s)
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				id := fmt.Sprintf("%d-%d", w, i)
+				m.WriteEvent(Event{Timestamp: time.Now(), TraceID: NewTraceID(), ClientID: id, Details: detail(w, i)})
+				m.WriteTrace(Trace{Time: time.Now(), ConnectionID: id, Step: StepAuthorizer, Message: detail(w, i),
+					Data: map[string]any{"event": json.RawMessage(detail(w, i)), "n": i}})
+				m.WriteFunctionLine(FunctionLine{Time: time.Now(), LogGroup: "/aws/lambda/f", RequestID: id, Message: detail(w, i)})
+				if w == 0 && i == n/2 {
+					m.Reset()
+				}
+			}
+		}()
+	}
+	readers := []func(){
+		func() {
+			for _, e := range m.Events() {
+				check("event", e.ClientID, e.Details)
+			}
+		},
+		func() {
+			evs, _ := m.EventsSince(0)
+			for _, e := range evs {
+				check("event", e.ClientID, e.Details)
+			}
+		},
+		func() {
+			m.EventsBefore(math.MaxUint64, func(_ uint64, e Event) bool {
+				check("event", e.ClientID, e.Details)
+				return true
+			})
+		},
+		func() {
+			m.ScanTraces(func(tr Trace) bool {
+				check("trace", tr.ConnectionID, tr.Message)
+				check("trace", tr.ConnectionID, string(tr.Data["event"].(json.RawMessage)))
+				return true
+			})
+		},
+		func() {
+			for _, tr := range m.TracesFor("1-100") {
+				check("trace", tr.ConnectionID, tr.Message)
+			}
+		},
+		func() {
+			for _, l := range m.FunctionLines("") {
+				check("line", l.RequestID, l.Message)
+			}
+		},
+		func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				select {
+				case <-done:
+				case <-ctx.Done():
+				}
+				cancel()
+			}()
+			if e, err := m.WaitEvent(ctx, func(e Event) bool { return strings.HasSuffix(e.ClientID, "00") }); err == nil {
+				check("event", e.ClientID, e.Details)
+			}
+		},
+	}
+	var rg sync.WaitGroup
+	for _, read := range readers {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					read()
+					_ = m.Bytes()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	rg.Wait()
+	for i, s := range kept.strs {
+		if s != kept.copies[i] {
+			t.Fatalf("a string read as %q is now %q", kept.copies[i], s)
+		}
+	}
+	if len(kept.strs) == 0 {
+		t.Fatal("the readers read nothing")
 	}
 }
