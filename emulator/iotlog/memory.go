@@ -75,7 +75,7 @@ func (m *Memory) initLocked() {
 		m.limit = DefaultMemoryBytes
 	}
 	m.events = ring{limit: m.limit / 2}
-	m.traces = ring{limit: m.limit * 3 / 8}
+	m.traces = ring{limit: m.limit - m.limit/2 - m.limit/8} // 3/8, without overflowing
 	m.lines = ring{limit: m.limit / 8}
 }
 

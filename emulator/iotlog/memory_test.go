@@ -710,3 +710,20 @@ func TestMemoryReadersWhileWriting(t *testing.T) {
 		t.Fatal("the readers read nothing")
 	}
 }
+
+// A budget as large as an int64 holds (as good as none) is shared between the kinds without
+// overflowing: traces fill segments as with any budget.
+func TestMemoryLargestBudgets(t *testing.T) {
+	for _, limit := range []int64{math.MaxInt64, math.MaxInt64 / 2, 1 << 62} {
+		m := NewMemoryBytes(limit)
+		for i := range 1000 {
+			m.WriteTrace(Trace{ConnectionID: fmt.Sprint(i), Step: StepConnect})
+		}
+		if len(m.Traces()) != 1000 || len(m.traces.segs) != 1 {
+			t.Errorf("limit %d: %d traces kept in %d segments, want 1000 in one", limit, len(m.Traces()), len(m.traces.segs))
+		}
+		if e, tr, l := m.events.limit, m.traces.limit, m.lines.limit; e != limit/2 || l != limit/8 || tr < limit/8*3 || e+tr+l > limit {
+			t.Errorf("limit %d: shares %d, %d and %d", limit, e, tr, l)
+		}
+	}
+}
