@@ -87,8 +87,8 @@ func (m *Memory) LimitBytes() int64 {
 	return m.limit
 }
 
-// Bytes returns the bytes held now (see Memory); it stays under about LimitBytes, unless a
-// single record is larger than a segment.
+// Bytes returns the bytes held now (see Memory); it stays within LimitBytes, unless a single
+// record takes about its kind's share or more.
 func (m *Memory) Bytes() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
