@@ -105,3 +105,20 @@ func BenchmarkMemoryWriteEvent(b *testing.B) {
 		m.WriteEvent(e)
 	}
 }
+
+// BenchmarkMemoryEventsBeforePage reads a page of 50 of the oldest events of a store of
+// 500,000, newest first, as the console pages back through the event store.
+func BenchmarkMemoryEventsBeforePage(b *testing.B) {
+	m := NewMemory()
+	e := Event{Timestamp: time.Now(), EventType: EventPublishOut, ClientID: "dev1"}
+	for range 500_000 {
+		e.TraceID = NewTraceID()
+		m.WriteEvent(e)
+	}
+	first, _ := m.EventsBefore(0, func(uint64, Event) bool { return false })
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		m.EventsBefore(first+100, func(uint64, Event) bool { n++; return n < 50 })
+	}
+}

@@ -240,6 +240,21 @@ func (f *fuzzWriter) check(t *testing.T) {
 			t.Fatalf("EventsBefore's event %d is %s, Events' %s", i, brief(e), brief(events[len(events)-1-i]))
 		}
 	}
+	first, end := f.m.EventsBefore(0, func(uint64, Event) bool { return false })
+	if end-first != uint64(len(events)) {
+		t.Fatalf("EventsBefore: positions %d to %d for %d events", first, end, len(events))
+	}
+	half := first + uint64(len(events))/2
+	f.m.EventsBefore(half, func(pos uint64, e Event) bool {
+		if pos >= half || !reflect.DeepEqual(e, events[pos-first]) {
+			t.Fatalf("EventsBefore(%d) gave event %d: %s, want %s", half, pos, brief(e), brief(events[pos-first]))
+		}
+		half = pos // newest first
+		return true
+	})
+	if half != first && len(events) > 1 {
+		t.Fatalf("EventsBefore stopped at %d, the oldest is %d", half, first)
+	}
 	traces := f.m.Traces()
 	if len(traces) > len(f.traces) || !sameRecords(traces, f.traces[len(f.traces)-len(traces):]) {
 		t.Fatalf("the %d traces read are not the last of the %d written\n got %s\nwant %s", len(traces), len(f.traces), brief(traces), brief(f.traces))

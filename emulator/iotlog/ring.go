@@ -145,10 +145,10 @@ func (r *ring) scanBack(before uint64, fn func(pos uint64, rd *reader) bool) {
 	for k := len(r.segs) - 1; k >= 0; k-- {
 		s := r.segs[k]
 		pos -= uint64(s.n)
-		for i := s.n - 1; i >= 0; i-- {
-			if pos+uint64(i) >= before {
-				continue
-			}
+		if pos >= before {
+			continue
+		}
+		for i := int(min(uint64(s.n), before-pos)) - 1; i >= 0; i-- {
 			rd := reader{seg: s, i: s.off(i)}
 			if !fn(pos+uint64(i), &rd) {
 				return
