@@ -4,7 +4,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -59,6 +58,7 @@ type Broker struct {
 	server   *mqtt.Server
 	versions versions
 	docs     documentCache
+	timers   timers // the sessions' refresh and disconnect timers
 	// recheckMu serialises RecheckCertificates, which rewrites sessions' policies.
 	recheckMu sync.Mutex
 }
@@ -94,6 +94,7 @@ func New(cfg Config) (*Broker, error) {
 		ClientNetReadBufferSize:  2048, // mochi's default; each connection keeps its read buffer
 	})
 	b := &Broker{cfg: cfg, server: server}
+	b.timers = timers{clock: cfg.Clock, run: b.timerFired}
 	if err := server.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("add broker hook: %w", err)
 	}
@@ -163,8 +164,12 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	}
 
 	s.hasUsername, s.username = pk.Connect.UsernameFlag, string(pk.Connect.Username)
-	s.hasPassword, s.password = pk.Connect.PasswordFlag, bytes.Clone(pk.Connect.Password) // kept for refreshes: never the CONNECT's buffer
-	s.policyCtx = b.policyContext(s, pk.Connect.Clean, pk.Properties.SessionExpiryInterval, pk.Connect.WillFlag)
+	s.hasPassword, s.password = pk.Connect.PasswordFlag, string(pk.Connect.Password) // kept for refreshes: never the CONNECT's buffer
+	s.persistent = !pk.Connect.Clean
+	if s.Protocol >= 5 {
+		s.persistent = pk.Properties.SessionExpiryInterval > 0
+	}
+	s.lastWill = pk.Connect.WillFlag
 	res, pol, ok := b.authorize(s, traceID)
 	if !ok {
 		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
@@ -211,20 +216,16 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 		return nil, nil, false
 	}
 	res.PolicyDocuments = texts // the same texts, shared with the other connections given them
-	return res, policy.Compile(docs, s.policyCtx), true
+	return res, policy.Compile(docs, b.policyContext(s)), true
 }
 
 // policyContext gathers what conditions and variables may refer to.
-func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, will bool) policy.Context {
+func (b *Broker) policyContext(s *Session) policy.Context {
 	var attrs []string
-	persistent := !clean
-	if s.Protocol >= 5 {
-		persistent = sessionExpiry > 0
-	}
-	if persistent {
+	if s.persistent {
 		attrs = append(attrs, "PersistentConnect") // AWS: iot:ConnectAttributes
 	}
-	if will {
+	if s.lastWill {
 		attrs = append(attrs, "LastWill")
 	}
 	return policy.Context{

@@ -318,7 +318,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	if s == nil {
 		return
 	}
-	s.stopTimers()
+	h.b.stopTimers(s)
 	h.b.writeFailures(s, s.out.drain())
 	reason := disconnectReason(s.getCloseReason(), cl.StopCause(), err)
 	msg := "connection ended: " + reason

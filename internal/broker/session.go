@@ -10,7 +10,6 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/emulator/policy"
@@ -24,27 +23,37 @@ type Session struct {
 	Info         *gateway.ConnInfo // what the gateway learned; for MQTT, the gateway.Conn's own
 	ClientID     string
 	PrincipalID  string
-	Protocol     byte   // 3 or 4 for MQTT 3.x, 5 for MQTT 5
-	HTTPS        bool   // an HTTPS publish request: its events say protocol HTTP
 	sourceIP     string // Info.Remote's address as events write it, formatted once
 	version      int64  // lifecycle events' versionNumber
 
-	policy atomic.Pointer[policy.Policy]
+	Protocol byte // 3 or 4 for MQTT 3.x, 5 for MQTT 5
+	HTTPS    bool // an HTTPS publish request: its events say protocol HTTP
 
-	// What a refresh needs to ask the authorizer again (see authRequest), and when.
-	username                 string
-	password                 []byte
+	// What a refresh needs to ask the authorizer again (see authRequest) and compile its
+	// policies (see Broker.policyContext), besides username and password below.
 	hasUsername, hasPassword bool
-	policyCtx                policy.Context
-	refreshAfter             time.Duration
-	disconnectAfter          time.Duration
-
-	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
-	inTopic lastTopic
+	persistent, lastWill     bool // iot:ConnectAttributes
 
 	// publishAllowed carries OnPacketRead's verdict on a PUBLISH to OnACLCheck(write=true),
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
+
+	refreshDue bool // guarded by mu: a refresh fell due while the connection was idle
+
+	// heldPacketID is the packet identifier of the SUBSCRIBE or UNSUBSCRIBE mochi is
+	// processing (see holdPacketID); only the connection's read goroutine uses it.
+	heldPacketID uint16
+
+	username, password string
+
+	policy atomic.Pointer[policy.Policy]
+
+	// The authorizer's refresh interval (the one in force: each refresh may change it) and
+	// disconnect time.
+	refreshAfter, disconnectAfter time.Duration
+
+	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
+	inTopic lastTopic
 
 	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event.
 	connectTraceID string
@@ -56,10 +65,6 @@ type Session struct {
 	decisions decisionCache
 	out       outbox
 
-	// heldPacketID is the packet identifier of the SUBSCRIBE or UNSUBSCRIBE mochi is
-	// processing (see holdPacketID); only the connection's read goroutine uses it.
-	heldPacketID uint16
-
 	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
 	pendingSubs atomic.Pointer[[]subVerdict]
 
@@ -67,13 +72,13 @@ type Session struct {
 	closeReason string       // AWS disconnect reason when the emulator closed the connection
 	client      *mqtt.Client // set once the session is established
 	lastPacket  time.Time    // on the emulator's clock: the last packet from the client
-	refreshDue  bool         // a refresh fell due while the connection was idle
 	connectedAt time.Time    // on the emulator's clock: when the timers were armed
 	refreshAt   time.Time    // on the emulator's clock: when the next refresh falls due
 	documents   []string     // the policy documents in force, as the authorizer returned them
+
 	// The disconnect timer, and the refresh timer (or the wait of a refresh delayed on an
-	// idle connection); both stopped at disconnect.
-	disconnectTimer, refreshTimer clock.Timer
+	// idle connection), in the broker's timers; both stopped at disconnect.
+	disconnectTimer, refreshTimer timerEntry
 }
 
 type subVerdict struct {
@@ -186,7 +191,7 @@ func (s *Session) authRequest() customauth.Request {
 	}
 	req.Protocols = customauth.ProtocolsMQTT // AWS: direct MQTT is ["tls","mqtt"]
 	req.HasUsername, req.Username = s.hasUsername, s.username
-	req.HasPassword, req.Password = s.hasPassword, s.password
+	req.HasPassword, req.Password = s.hasPassword, []byte(s.password)
 	req.ClientID = s.ClientID
 	if h := s.Info.HTTP; h != nil {
 		// AWS (inferred): MQTT over WebSockets authenticates at CONNECT with the upgrade
@@ -200,5 +205,8 @@ func (s *Session) authRequest() customauth.Request {
 // newSession starts the session of a connection (or of an HTTPS request). Its connection ID is
 // a UUID made as trace IDs are, without a system call.
 func newSession(info *gateway.ConnInfo) *Session {
-	return &Session{ConnectionID: iotlog.NewTraceID(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
+	s := &Session{ConnectionID: iotlog.NewTraceID(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
+	s.disconnectTimer = timerEntry{s: s, index: -1}
+	s.refreshTimer = timerEntry{s: s, index: -1}
+	return s
 }
