@@ -292,7 +292,6 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 	_ = raw.SetDeadline(time.Time{})
 	state := tlsConn.ConnectionState()
 	info.ALPN = state.NegotiatedProtocol
-	info.ClientCerts = len(state.PeerCertificates)
 	info.Certificates = state.PeerCertificates
 	c := &Conn{Conn: tlsConn, Info: info}
 	c.pending, _ = raw.(*connlimit.Conn)
