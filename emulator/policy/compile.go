@@ -98,6 +98,18 @@ func Compile(docs []*Document, ctx Context) *Policy {
 	return p
 }
 
+// Texts returns the texts of the policy's documents, in order.
+func (p *Policy) Texts() []string {
+	if p == nil {
+		return nil
+	}
+	texts := make([]string, len(p.docs))
+	for i, d := range p.docs {
+		texts[i] = d.text
+	}
+	return texts
+}
+
 // Evaluate decides whether the connection may perform action on resource (an ARN, see
 // ClientARN, TopicARN, TopicFilterARN). It does not allocate. A nil Policy denies everything.
 func (p *Policy) Evaluate(action, resource string) Decision {

@@ -392,3 +392,15 @@ func TestConditionsOutOfForceAcrossDocuments(t *testing.T) {
 		t.Errorf("explanation: %s", got)
 	}
 }
+
+func TestPolicyTexts(t *testing.T) {
+	a, b := doc(`{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}`), doc(`{"Effect":"Deny","Action":"iot:Publish","Resource":"*"}`)
+	p := compileAll(t, testContext, a, b)
+	if got := p.Texts(); len(got) != 2 || got[0] != a || got[1] != b {
+		t.Fatalf("Texts() = %q", got)
+	}
+	var none *Policy
+	if got := none.Texts(); got != nil {
+		t.Fatalf("nil policy: Texts() = %q", got)
+	}
+}

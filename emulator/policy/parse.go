@@ -19,12 +19,16 @@ type Document struct {
 	// Name labels the document in errors and explanations, e.g. "policyDocuments[0]".
 	Name string
 
+	text       string // as parsed
 	statements []statement
 	// order lists the statements as they are evaluated: the Deny statements (the first
 	// denies) and then the Allow ones, each in document order.
 	order  []stmtRef
 	denies int
 }
+
+// Text returns the document as it was parsed.
+func (d *Document) Text() string { return d.text }
 
 // stmtRef is a statement's place in Document.order, with what Evaluate needs of it, so
 // that it reads one array.
@@ -120,7 +124,7 @@ func Parse(name string, src []byte) (*Document, error) {
 	default:
 		return nil, fail("Statement must be an object or an array of objects")
 	}
-	doc := &Document{Name: name, statements: make([]statement, 0, len(list))}
+	doc := &Document{Name: name, text: string(src), statements: make([]statement, 0, len(list))}
 	for i, item := range list {
 		st, err := parseStatement(item)
 		if err != nil {

@@ -177,7 +177,6 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	}
 	s.PrincipalID = res.PrincipalID
 	s.SetPolicy(pol)
-	s.setDocuments(res.PolicyDocuments)
 	s.refreshAfter, s.disconnectAfter = res.RefreshAfter, res.DisconnectAfter
 
 	d := s.Policy().Evaluate(policy.Connect, policy.ClientARN(b.cfg.Region, b.cfg.AccountID, s.ClientID)) // AWS: iot:Connect on client/ID at CONNECT
@@ -208,14 +207,13 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 		return nil, nil, false
 	}
 	b.steps(s, traceID, res.Steps)
-	docs, texts, err := b.docs.parse(res.PolicyDocuments)
+	docs, err := b.docs.parse(res.PolicyDocuments)
 	if err != nil {
 		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
 		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
 		b.authNError(s, traceID, iotlog.ReasonLambdaExecutionError, "Invalid policy document")
 		return nil, nil, false
 	}
-	res.PolicyDocuments = texts // the same texts, shared with the other connections given them
 	return res, policy.Compile(docs, b.policyContext(s)), true
 }
 
@@ -240,11 +238,11 @@ func (b *Broker) policyContext(s *Session) policy.Context {
 
 // documentCache shares parsed policy documents among connections: an authorizer usually
 // returns the same text to many devices (with policy variables), and a parsed document is
-// read-only, so each connection's compiled policy can point at one copy. The texts are
-// shared too: each connection keeps those in force (see Connections).
+// read-only, so each connection's compiled policy can point at one copy, and at one copy of
+// its text (see Connections).
 type documentCache struct {
 	mu sync.Mutex
-	m  map[documentKey]cachedDocument
+	m  map[documentKey]*policy.Document
 }
 
 // documentKey is a document's place in the answer (its name says it) and its text.
@@ -253,41 +251,29 @@ type documentKey struct {
 	text  string
 }
 
-// cachedDocument is a parsed document and its text, the copy the cache's key holds.
-type cachedDocument struct {
-	doc  *policy.Document
-	text string
-}
-
 // maxCachedDocuments bounds the cache; a full cache starts over.
 const maxCachedDocuments = 256
 
-// parse parses the authorizer's policy documents, reusing those parsed before, and returns
-// them with their texts as the cache keeps them, so that connections given the same
-// documents share one copy.
-func (c *documentCache) parse(texts []string) ([]*policy.Document, []string, error) {
+// parse parses the authorizer's policy documents, reusing those parsed before.
+func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 	docs := make([]*policy.Document, 0, len(texts))
-	shared := make([]string, 0, len(texts))
 	for i, t := range texts {
-		key := documentKey{i, t}
 		c.mu.Lock()
-		d, ok := c.m[key]
+		d, ok := c.m[documentKey{i, t}]
 		c.mu.Unlock()
 		if !ok {
-			doc, err := policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t))
-			if err != nil {
-				return nil, nil, err
+			var err error
+			if d, err = policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t)); err != nil {
+				return nil, err
 			}
-			d = cachedDocument{doc: doc, text: t}
 			c.mu.Lock()
 			if c.m == nil || len(c.m) >= maxCachedDocuments {
-				c.m = make(map[documentKey]cachedDocument)
+				c.m = make(map[documentKey]*policy.Document)
 			}
-			c.m[key] = d
+			c.m[documentKey{i, d.Text()}] = d // the document's copy of the text, not the answer's
 			c.mu.Unlock()
 		}
-		docs = append(docs, d.doc)
-		shared = append(shared, d.text)
+		docs = append(docs, d)
 	}
-	return docs, shared, nil
+	return docs, nil
 }

@@ -319,7 +319,9 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 		return
 	}
 	h.b.stopTimers(s)
-	h.b.writeFailures(s, s.out.drain())
+	if t := s.flow.Load(); t != nil {
+		h.b.writeFailures(s, t.out.drain())
+	}
 	reason := disconnectReason(s.getCloseReason(), cl.StopCause(), err)
 	msg := "connection ended: " + reason
 	if err != nil {
@@ -352,7 +354,7 @@ func (h *hook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet
 	switch pk.FixedHeader.Type {
 	case packets.Publish:
 		if s := sessionOf(cl); s != nil {
-			h.b.writeFailures(s, s.out.encoding(&pk))
+			h.b.writeFailures(s, s.traffic().out.encoding(&pk))
 		}
 		return pk
 	case packets.Suback, packets.Unsuback:

@@ -107,7 +107,6 @@ func (b *Broker) refresh(s *Session, why string) {
 		return
 	}
 	s.SetPolicy(pol)
-	s.setDocuments(res.PolicyDocuments)
 	s.mu.Lock()
 	s.refreshAt = time.Time{} // until scheduleRefresh arms the next one, if the answer asks for it
 	s.mu.Unlock()

@@ -59,11 +59,10 @@ type Session struct {
 	connectTraceID string
 
 	// The connection's writer (nil for HTTPS), its publish rate when AWS's quotas are
-	// emulated, the policy decisions in force and the deliveries being written.
-	writer    *connWriter
-	rate      *rateLimiter
-	decisions decisionCache
-	out       outbox
+	// emulated, and what its messages need (see traffic).
+	writer *connWriter
+	rate   *rateLimiter
+	flow   atomic.Pointer[traffic]
 
 	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
 	pendingSubs atomic.Pointer[[]subVerdict]
@@ -74,11 +73,26 @@ type Session struct {
 	lastPacket  time.Time    // on the emulator's clock: the last packet from the client
 	connectedAt time.Time    // on the emulator's clock: when the timers were armed
 	refreshAt   time.Time    // on the emulator's clock: when the next refresh falls due
-	documents   []string     // the policy documents in force, as the authorizer returned them
 
 	// The disconnect timer, and the refresh timer (or the wait of a refresh delayed on an
 	// idle connection), in the broker's timers; both stopped at disconnect.
 	disconnectTimer, refreshTimer timerEntry
+}
+
+// traffic is what a session keeps once messages flow: the policy decisions in force and
+// the deliveries being written. A connection that stays idle never makes it.
+type traffic struct {
+	decisions decisionCache
+	out       outbox
+}
+
+// traffic returns the session's traffic state, made when first needed.
+func (s *Session) traffic() *traffic {
+	if t := s.flow.Load(); t != nil {
+		return t
+	}
+	s.flow.CompareAndSwap(nil, new(traffic))
+	return s.flow.Load()
 }
 
 type subVerdict struct {
@@ -92,13 +106,6 @@ func (s *Session) Policy() *policy.Policy { return s.policy.Load() }
 
 // SetPolicy replaces the policy in force, at once, for every later check.
 func (s *Session) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
-
-// setDocuments records the texts of the policy documents in force, for Connections.
-func (s *Session) setDocuments(docs []string) {
-	s.mu.Lock()
-	s.documents = docs
-	s.mu.Unlock()
-}
 
 // subVerdict returns the verdict recorded for a filter of the SUBSCRIBE mochi is processing,
 // when filter is one of them; ok is false for a delivery.
