@@ -51,17 +51,17 @@ type Policy struct {
 	ctx  Context
 	docs []*Document
 	// off marks the statements whose condition is false for this connection (bit i for the
-	// i-th statement, counting through the documents in order); nil when none is.
-	off bitset
+	// i-th statement, counting through the documents in order); nil when none is, as usual.
+	off *bitset
 }
 
 // bitset is a set of small integers; nil is the empty set.
 type bitset []uint64
 
-func (b bitset) has(i int) bool { return i>>6 < len(b) && b[i>>6]&(1<<(i&63)) != 0 }
+func (b *bitset) has(i int) bool { return b != nil && i>>6 < len(*b) && (*b)[i>>6]&(1<<(i&63)) != 0 }
 
 // add puts i into the set, which must be large enough.
-func (b bitset) add(i int) { b[i>>6] |= 1 << (i & 63) }
+func (b *bitset) add(i int) { (*b)[i>>6] |= 1 << (i & 63) }
 
 // Compile compiles documents for the connection described by ctx. All documents are
 // evaluated together. Nil documents are ignored.
@@ -88,7 +88,8 @@ func Compile(docs []*Document, ctx Context) *Policy {
 			// on the connection, so they are decided here, once.
 			if d.statements[j].failedCondition(&p.ctx) != nil {
 				if p.off == nil {
-					p.off = make(bitset, (total+63)/64)
+					off := make(bitset, (total+63)/64)
+					p.off = &off
 				}
 				p.off.add(i + j)
 			}

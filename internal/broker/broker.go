@@ -128,8 +128,8 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 	c.Unread(raw)
 	var pace *pacer
 	if b.cfg.OutboundQuotas {
-		pace = &pacer{rate: OutboundThroughput}           // AWS: 512 KiB per second per connection, more delayed
-		s.rate = &rateLimiter{limit: OutboundPublishRate} // AWS: 100 publishes per second per connection
+		pace = &pacer{rate: OutboundThroughput}                     // AWS: 512 KiB per second per connection, more delayed
+		s.traffic().rate = &rateLimiter{limit: OutboundPublishRate} // AWS: 100 publishes per second per connection
 	}
 	s.writer = newConnWriter(c, s, backlogHardLimit, pace)
 	defer s.writer.Close()

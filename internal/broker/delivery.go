@@ -83,7 +83,7 @@ func (b *Broker) admitDelivery(s *Session, topic string) bool {
 		b.dropped(s, topic)
 		return false
 	}
-	if s.rate != nil && !s.rate.allow(time.Now()) {
+	if r := s.traffic().rate; r != nil && !r.allow(time.Now()) {
 		b.deliveryFailure(s, topic, reasonThrottled, detailsRate) // AWS: over 100 publishes per second per connection
 		return false
 	}

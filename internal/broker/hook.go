@@ -141,7 +141,7 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	s.publishAllowed = h.b.mayPublish(s, &publishIn.TraceID, pk.TopicName, pk.FixedHeader.Retain)
 	if s.publishAllowed {
 		publishIn.Status = iotlog.StatusSuccess
-		publishIn.TopicName = s.inTopic.own(pk.TopicName)
+		publishIn.TopicName = s.traffic().inTopic.own(pk.TopicName)
 		h.b.ownEvent(s, publishIn)
 		return pk, nil
 	}

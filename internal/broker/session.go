@@ -52,20 +52,12 @@ type Session struct {
 	// disconnect time.
 	refreshAfter, disconnectAfter time.Duration
 
-	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
-	inTopic lastTopic
-
 	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event.
 	connectTraceID string
 
-	// The connection's writer (nil for HTTPS), its publish rate when AWS's quotas are
-	// emulated, and what its messages need (see traffic).
+	// The connection's writer (nil for HTTPS), and what its messages need (see traffic).
 	writer *connWriter
-	rate   *rateLimiter
 	flow   atomic.Pointer[traffic]
-
-	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
-	pendingSubs atomic.Pointer[[]subVerdict]
 
 	mu          sync.Mutex
 	closeReason string       // AWS disconnect reason when the emulator closed the connection
@@ -79,11 +71,18 @@ type Session struct {
 	disconnectTimer, refreshTimer timerEntry
 }
 
-// traffic is what a session keeps once messages flow: the policy decisions in force and
-// the deliveries being written. A connection that stays idle never makes it.
+// traffic is what a session keeps once messages flow. A connection that stays idle never
+// makes it.
 type traffic struct {
-	decisions decisionCache
-	out       outbox
+	decisions decisionCache // the policy decisions in force
+	out       outbox        // the deliveries being written
+	rate      *rateLimiter  // the publish rate, when AWS's quotas are emulated
+
+	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
+	inTopic lastTopic
+
+	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
+	pendingSubs atomic.Pointer[[]subVerdict]
 }
 
 // traffic returns the session's traffic state, made when first needed.
@@ -116,7 +115,11 @@ func (s *Session) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
 // allocates, and mochi passes that very string to OnACLCheck. A delivery's topic comes from the
 // PUBLISH and can never be that allocation, so the comparison is of addresses, not spellings.
 func (s *Session) subVerdict(topic string) (allowed, ok bool) {
-	p := s.pendingSubs.Load()
+	t := s.flow.Load()
+	if t == nil {
+		return false, false
+	}
+	p := t.pendingSubs.Load()
 	if p == nil || len(topic) == 0 {
 		return false, false
 	}
@@ -132,10 +135,10 @@ func (s *Session) subVerdict(topic string) (allowed, ok bool) {
 // the previous one.
 func (s *Session) setPendingSubs(v []subVerdict) []subVerdict {
 	var prev *[]subVerdict
-	if v == nil {
-		prev = s.pendingSubs.Swap(nil)
-	} else {
-		prev = s.pendingSubs.Swap(&v)
+	if v != nil {
+		prev = s.traffic().pendingSubs.Swap(&v)
+	} else if t := s.flow.Load(); t != nil {
+		prev = t.pendingSubs.Swap(nil)
 	}
 	if prev == nil {
 		return nil

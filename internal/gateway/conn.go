@@ -17,7 +17,7 @@ import (
 type ConnInfo struct {
 	Role        Role
 	ServerName  string   // SNI as sent; "" when the client sent none
-	OfferedALPN []string // protocols the client offered
+	OfferedALPN []string // protocols the client offered; read-only: connections may share it
 	ALPN        string   // protocol agreed; "" when none
 	Remote      netip.AddrPort
 	// Certificates is the chain the client presented, its own certificate first; only the

@@ -3,6 +3,7 @@ package gateway
 import (
 	"io"
 	"net"
+	"slices"
 	"testing"
 )
 
@@ -23,5 +24,21 @@ func TestUnreadComesBeforeTheSocket(t *testing.T) {
 	got := make([]byte, 5)
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != "abdef" {
 		t.Fatalf("read %q %v, want abdef", got, err)
+	}
+}
+
+func TestOfferedALPN(t *testing.T) {
+	mqtt := offeredALPN([]string{"mqtt"})
+	if len(mqtt) != 1 || mqtt[0] != ALPNMQTT || &mqtt[0] != &offeredALPN([]string{"mqtt"})[0] {
+		t.Errorf("an offer of mqtt alone is not the shared list: %q", mqtt)
+	}
+	for _, offer := range [][]string{nil, {"mqtt", "http/1.1"}, {"other"}} {
+		got := offeredALPN(offer)
+		if !slices.Equal(got, offer) {
+			t.Errorf("offeredALPN(%q) = %q", offer, got)
+		}
+		if len(offer) > 0 && &got[0] == &offer[0] {
+			t.Errorf("offeredALPN(%q) keeps the client hello's list", offer)
+		}
 	}
 }

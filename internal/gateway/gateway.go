@@ -344,12 +344,28 @@ func needsClientCert(info ConnInfo) bool {
 	return slices.Contains(info.OfferedALPN, ALPNMQTTX509) || slices.Contains(info.OfferedALPN, ALPNHTTPX509) // AWS: x-amzn-*-ca ALPN means X.509 authentication
 }
 
+// singleOffers are the offers of one protocol the gateway knows, which most devices make.
+var singleOffers = [...][]string{{ALPNMQTT}, {ALPNMQTTX509}, {ALPNHTTPX509}, {ALPNHTTP11}}
+
+// offeredALPN returns the protocols a client offered as ConnInfo keeps them: a copy, or for
+// an offer of one protocol the gateway knows, a list every connection shares.
+func offeredALPN(protos []string) []string {
+	if len(protos) == 1 {
+		for _, offer := range singleOffers {
+			if offer[0] == protos[0] {
+				return offer
+			}
+		}
+	}
+	return slices.Clone(protos)
+}
+
 func (g *Gateway) tlsConfig(info *ConnInfo) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			info.ServerName = hello.ServerName
-			info.OfferedALPN = slices.Clone(hello.SupportedProtos)
+			info.OfferedALPN = offeredALPN(hello.SupportedProtos)
 			if needsClientCert(*info) {
 				return g.helloTLSClientCert, nil
 			}
