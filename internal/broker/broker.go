@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -144,7 +145,7 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	s := newSession(&c.Info)
 	traceID := iotlog.NewTraceID()
-	s.connectTraceID = traceID // the Connect Success event, logged once mochi has the session, shares it
+	s.connectTraceID = uuid.MustParse(traceID) // the Connect Success event, logged once mochi has the session, shares it
 	pk, raw, err := readConnect(c, b.cfg.FirstPacketTimeout)
 	if err != nil {
 		b.trace(s, traceID, "mqtt", "connection closed before a valid CONNECT: "+err.Error(), nil)

@@ -40,7 +40,7 @@ func (b *Broker) Connections() []Connection {
 		s.mu.Lock()
 		c := Connection{
 			ConnectionID:    s.ConnectionID,
-			TraceID:         s.connectTraceID,
+			TraceID:         s.connectTraceID.String(),
 			ClientID:        s.ClientID,
 			PrincipalID:     s.PrincipalID,
 			Protocol:        s.Protocol,

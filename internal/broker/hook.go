@@ -79,7 +79,7 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
 		// The admission's trace (authorizer, signature, invocation, iot:Connect) leads to this event.
-		h.b.event(s, iotlog.Event{TraceID: s.connectTraceID, EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
+		h.b.event(s, iotlog.Event{TraceID: s.connectTraceID.String(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
 		h.b.lifecycleConnected(s)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -52,8 +53,9 @@ type Session struct {
 	// disconnect time.
 	refreshAfter, disconnectAfter time.Duration
 
-	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event.
-	connectTraceID string
+	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event: 16
+	// bytes rather than a 36-byte string that only the session would keep.
+	connectTraceID uuid.UUID
 
 	// The connection's writer (nil for HTTPS), and what its messages need (see traffic).
 	writer *connWriter
