@@ -206,7 +206,13 @@ func startMochi(tb testing.TB) (target, *emulator.Emulator) {
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = 100 // the emulator's queue per connection
-	s := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler), Capabilities: caps})
+	s := mqtt.New(&mqtt.Options{
+		Logger:       slog.New(slog.DiscardHandler),
+		Capabilities: caps,
+		// The emulator's buffers per connection (internal/broker).
+		ClientNetReadBufferSize:  512,
+		ClientNetWriteBufferSize: 4096,
+	})
 	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
 		tb.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/iotemu/iotemu/internal/workpool"
 )
 
 // InProcess is a Runtime that calls a Go handler in this process.
@@ -23,7 +25,7 @@ import (
 type InProcess struct {
 	handlers sync.Pool // of lambda.Handler
 	warm     atomic.Bool
-	calls    chan inProcessCall // to the idle workers (see work)
+	workers  *workpool.Pool[inProcessCall]
 }
 
 // NewInProcess wraps handler, which may be anything aws-lambda-go's lambda.Start accepts (for
@@ -35,16 +37,24 @@ func NewInProcess(handler any) (*InProcess, error) {
 		return nil, errors.New("lambdarunner: nil handler")
 	}
 	if h, ok := handler.(lambda.Handler); ok {
-		p := &InProcess{calls: make(chan inProcessCall)}
+		p := newInProcess()
 		p.handlers.New = func() any { return h } // the caller's own handler: its concurrency is its business
 		return p, nil
 	}
 	if err := checkHandlerShape(reflect.TypeOf(handler)); err != nil {
 		return nil, fmt.Errorf("lambdarunner: %w", err)
 	}
-	p := &InProcess{calls: make(chan inProcessCall)}
+	p := newInProcess()
 	p.handlers.New = func() any { return lambda.NewHandler(handler) }
 	return p, nil
+}
+
+// newInProcess returns an InProcess without handlers. Invocations run on reused workers:
+// decoding the event needs a deeper stack than a new goroutine has.
+func newInProcess() *InProcess {
+	p := &InProcess{}
+	p.workers = workpool.New(workerIdle, func(c inProcessCall) { c.done <- p.invoke(c) })
+	return p
 }
 
 // checkHandlerShape applies the rules aws-lambda-go enforces lazily, so that a bad handler is
@@ -84,12 +94,7 @@ func (p *InProcess) Run(ctx context.Context, inv *Invocation) ([]byte, error) {
 	inv.ColdStart = !p.warm.Swap(true)
 	inv.Start()
 	done := make(chan inProcessResult, 1)
-	c := inProcessCall{ctx, inv.Event, done}
-	select {
-	case p.calls <- c: // an idle worker takes it
-	default:
-		go p.work(c)
-	}
+	p.workers.Go(inProcessCall{ctx, inv.Event, done})
 	select {
 	case r := <-done:
 		if r.err != nil {
@@ -117,23 +122,6 @@ type inProcessResult struct {
 
 // workerIdle is how long a worker waits for another invocation before it ends.
 const workerIdle = time.Second
-
-// work runs c, then the invocations handed to it, until it has been idle for workerIdle.
-// Reusing a worker spares a goroutine's start and the growth of its stack: decoding the event
-// needs a deeper stack than a new goroutine has.
-func (p *InProcess) work(c inProcessCall) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		c.done <- p.invoke(c)
-		idle.Reset(workerIdle)
-		select {
-		case c = <-p.calls:
-		case <-idle.C:
-			return
-		}
-	}
-}
 
 // invoke calls the handler for c, turning a panic into Runtime.Panic.
 func (p *InProcess) invoke(c inProcessCall) (r inProcessResult) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -164,13 +165,13 @@ func TestMemoryConcurrentWaiters(t *testing.T) {
 func TestMemoryKeepsTheNewestWithinItsBytes(t *testing.T) {
 	const limit = 1 << 20
 	m := NewMemoryBytes(limit)
-	big := strings.Repeat("x", MaxFieldLen)
+	rnd := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
-		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: big, TopicName: big})
-		m.WriteTrace(Trace{ClientID: fmt.Sprint(i), Message: big})
-		m.WriteFunctionLine(FunctionLine{Message: big})
-		// One segment of each kind may be over the budget's share.
-		if b := m.Bytes(); b > limit+3*segmentLen*(3*MaxFieldLen+1024) {
+		// Random strings: Memory keeps no two of them in fewer bytes than their length.
+		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: randomString(rnd, MaxFieldLen), TopicName: randomString(rnd, MaxFieldLen)})
+		m.WriteTrace(Trace{ClientID: fmt.Sprint(i), Message: randomString(rnd, MaxFieldLen)})
+		m.WriteFunctionLine(FunctionLine{Message: randomString(rnd, MaxFieldLen)})
+		if b := m.Bytes(); b > limit {
 			t.Fatalf("after %d records the memory holds %d bytes, limit %d", i, b, limit)
 		}
 	}
@@ -211,17 +212,31 @@ func TestMemoryEventsSince(t *testing.T) {
 	}
 }
 
+// randomString returns n random letters.
+func randomString(rnd *rand.Rand, n int) string {
+	b := make([]byte, n)
+	var v uint64
+	for i := range b {
+		if i%8 == 0 {
+			v = rnd.Uint64()
+		}
+		b[i] = 'a' + byte(v%26)
+		v >>= 8
+	}
+	return string(b)
+}
+
 // TestMemoryEventsBefore pages newest first across segments and after the oldest are
 // forgotten.
 func TestMemoryEventsBefore(t *testing.T) {
 	m := NewMemoryBytes(1 << 20)
-	big := strings.Repeat("x", MaxFieldLen)
-	const n = 5000
+	rnd := rand.New(rand.NewPCG(1, 2))
+	const n, back = 5000, 100 // the newest 100 events are in more than one segment
 	for i := range n {
-		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: big})
+		m.WriteEvent(Event{ClientID: fmt.Sprint(i), Details: randomString(rnd, MaxFieldLen)})
 	}
 	var page []string
-	first, end := m.EventsBefore(n-segmentLen-1, func(pos uint64, e Event) bool {
+	first, end := m.EventsBefore(n-back-1, func(pos uint64, e Event) bool {
 		if e.ClientID != fmt.Sprint(pos) {
 			t.Fatalf("event at %d is %q", pos, e.ClientID)
 		}
@@ -231,7 +246,7 @@ func TestMemoryEventsBefore(t *testing.T) {
 	if end != n || first == 0 || first >= n {
 		t.Fatalf("first %d, end %d: want some forgotten and %d next", first, end, n)
 	}
-	if want := []string{fmt.Sprint(n - segmentLen - 2), fmt.Sprint(n - segmentLen - 3), fmt.Sprint(n - segmentLen - 4)}; !slices.Equal(page, want) {
+	if want := []string{fmt.Sprint(n - back - 2), fmt.Sprint(n - back - 3), fmt.Sprint(n - back - 4)}; !slices.Equal(page, want) {
 		t.Fatalf("page = %v, want %v", page, want)
 	}
 	count := 0
@@ -242,28 +257,45 @@ func TestMemoryEventsBefore(t *testing.T) {
 }
 
 // Memory stores events and traces compactly; what it gives back equals what was written,
-// Data values with their types, whether or not consecutive traces share their identity.
+// times in their location without their monotonic clock reading, Data values with their
+// types, whether or not consecutive traces share their identity.
 func TestMemoryGivesBackWhatWasWritten(t *testing.T) {
 	m := NewMemory()
-	now := time.Now()
+	mono := time.Now()
+	now := mono.Round(0) // what comes back of mono
+	zone := time.FixedZone("X", 3600)
 	events := []Event{
 		{Timestamp: now, LogLevel: LevelInfo, TraceID: "t1", AccountID: "123456789012", Status: StatusSuccess, EventType: EventConnect,
 			Protocol: ProtocolMQTT, ClientID: "dev", PrincipalID: "p", SourceIP: "127.0.0.1", SourcePort: 40000, ConnectionID: "c1"},
-		{Timestamp: now, LogLevel: LevelError, EventType: EventPublishIn, TopicName: "a/b", Retain: true, DestinationIP: "10.0.0.1",
+		{Timestamp: now.UTC(), LogLevel: LevelError, EventType: EventPublishIn, TopicName: "a/b", Retain: true, DestinationIP: "10.0.0.1",
 			DestinationPort: 443, AuthenticationType: AuthenticationTypeCustomAuth, ServerName: "sni", Reason: "r", Details: "d", DisconnectReason: "x"},
+		{Timestamp: now.In(zone).Add(-time.Hour), SourcePort: -1, ClientID: "dev"},
 		{},
 	}
+	long := `{"token":"abc","protocolData":{"mqtt":{"clientId":"dev-1"}},"connectionMetadata":{"id":"c1"}}`
 	traces := []Trace{
 		{Time: now, TraceID: "t1", ConnectionID: "c1", ClientID: "dev", Step: StepAuthorizer, Message: "m1",
-			Data: map[string]any{"authorizer": "A", "signingDisabled": false, "n": 3, "event": json.RawMessage(`{"a":1}`), "list": []string{"x"}}},
+			Data: map[string]any{"authorizer": "A", "signingDisabled": false, "n": 3, "event": json.RawMessage(`{"a":1}`), "list": []string{"x"},
+				"big": int64(-1 << 40), "ratio": 0.5, "raw": []byte("xyz"), "none": nil, "empty": json.RawMessage{}, "emptyBytes": []byte(nil), "yes": true}},
 		{Time: now, TraceID: "t1", ConnectionID: "c1", ClientID: "dev", Step: StepSignature, Message: "m2"},
-		{Time: now, TraceID: "t1", ConnectionID: "c2", ClientID: "dev", Step: StepSignature, Message: ""},
+		{Time: now.In(zone), TraceID: "t1", ConnectionID: "c2", ClientID: "dev", Step: StepSignature, Message: ""},
 		{Step: StepLog},
+		{Time: now, Step: "event", Message: "event sent to arn:aws:lambda:us-east-1:123456789012:function:one", Data: map[string]any{"event": json.RawMessage(long)}},
+		{Time: now, Step: "event", Message: "event sent to arn:aws:lambda:us-east-1:123456789012:function:two",
+			Data: map[string]any{"event": json.RawMessage(strings.ReplaceAll(long, "1", "22"))}},
+		{Time: now, Step: "event", Message: "something else entirely, long enough to be a difference",
+			Data: map[string]any{"event": json.RawMessage(`{"` + strings.Repeat("0123456789", 10) + `":1}`)}},
 	}
 	for _, e := range events {
+		if e.Timestamp == now {
+			e.Timestamp = mono
+		}
 		m.WriteEvent(e)
 	}
 	for _, tr := range traces {
+		if tr.Time == now {
+			tr.Time = mono
+		}
 		m.WriteTrace(tr)
 	}
 	if got := m.Events(); !reflect.DeepEqual(got, events) {
@@ -277,11 +309,75 @@ func TestMemoryGivesBackWhatWasWritten(t *testing.T) {
 	}
 }
 
+// Records that differ a little from one another (the traces and function lines of many
+// connects) are kept in a fraction of their length, across segments, and come back as they
+// were written.
+func TestMemoryKeepsSimilarRecordsCompactly(t *testing.T) {
+	m := NewMemoryBytes(8 << 20)
+	rnd := rand.New(rand.NewPCG(3, 4))
+	var traces []Trace
+	var lines []FunctionLine
+	literal := 0
+	start := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	for i := range 5000 {
+		id := fmt.Sprintf("17bc890c-ac5c-4770-8000-%012x", i)
+		client := "dev-" + fmt.Sprint(rnd.IntN(100000))
+		at := start.Add(time.Duration(i) * time.Millisecond)
+		event := `{"token":"<redacted>","signatureVerified":true,"protocols":["tls","mqtt"],"protocolData":{"mqtt":{"clientId":"` +
+			client + `","username":"bench?x-amz-customauthorizer-name=BenchAuth"}},"connectionMetadata":{"id":"` + id + `"}}`
+		tr := []Trace{
+			{Time: at, TraceID: id, ConnectionID: id, ClientID: client, Step: "event", Message: "event sent to arn:aws:lambda:us-east-1:123456789012:function:auth",
+				Data: map[string]any{"event": json.RawMessage(event)}},
+			{Time: at, TraceID: id, ConnectionID: id, ClientID: client, Step: StepConnect,
+				Message: "allowed by policyDocuments[0] statement 0 (Allow iot:Connect on arn:aws:iot:us-east-1:123456789012:client/" + client + ")",
+				Data:    map[string]any{"resource": "arn:aws:iot:us-east-1:123456789012:client/" + client, "statement": 0, "allowed": true}},
+		}
+		ln := []FunctionLine{
+			{Time: at, LogGroup: "/aws/lambda/auth", RequestID: id, Message: "START RequestId: " + id + " Version: $LATEST"},
+			{Time: at, LogGroup: "/aws/lambda/auth", RequestID: id, Message: "END RequestId: " + id},
+			{Time: at, LogGroup: "/aws/lambda/auth", RequestID: id, Message: "REPORT RequestId: " + id + "\tDuration: 0.20 ms"},
+		}
+		for _, x := range tr {
+			m.WriteTrace(x)
+			literal += len(x.TraceID) + len(x.ConnectionID) + len(x.ClientID) + len(x.Step) + len(x.Message) + len(event)
+		}
+		for _, x := range ln {
+			m.WriteFunctionLine(x)
+			literal += len(x.LogGroup) + len(x.RequestID) + len(x.Message)
+		}
+		traces, lines = append(traces, tr...), append(lines, ln...)
+	}
+	if got := m.Traces(); !reflect.DeepEqual(got, traces) {
+		t.Fatalf("%d traces came back, %d written, not equal", len(got), len(traces))
+	}
+	if got := m.FunctionLines(""); !reflect.DeepEqual(got, lines) {
+		t.Fatalf("%d lines came back, %d written, not equal", len(got), len(lines))
+	}
+	for _, i := range []int{0, 1, 2500, 4999} {
+		id := traces[2*i].ConnectionID
+		if got := m.TracesFor(id); !reflect.DeepEqual(got, traces[2*i:2*i+2]) {
+			t.Errorf("TracesFor(%s) = %+v", id, got)
+		}
+		if got := m.FunctionLines(id); !reflect.DeepEqual(got, lines[3*i:3*i+3]) {
+			t.Errorf("FunctionLines(%s) = %+v", id, got)
+		}
+	}
+	if none := fmt.Sprintf("17bc890c-ac5c-4770-8000-%012x", 5000); len(m.TracesFor(none)) != 0 || len(m.FunctionLines(none)) != 0 {
+		t.Errorf("records of %s, which wrote none", none)
+	}
+	if len(m.traces.segs) < 2 || len(m.lines.segs) < 2 {
+		t.Fatalf("the records fill %d and %d segments: want more than one each", len(m.traces.segs), len(m.lines.segs))
+	}
+	if b := m.Bytes(); b > int64(literal)/3 {
+		t.Errorf("Memory holds %d bytes for %d bytes of strings", b, literal)
+	}
+}
+
 // Equal long JSON values of traces' Data, such as the same authorizer answer for many
 // devices, are kept once.
 func TestMemorySharesEqualLongValues(t *testing.T) {
 	m := NewMemory()
-	answer := `{"isAuthenticated":true,"policyDocuments":["` + strings.Repeat("x", minSharedValue) + `"]}`
+	answer := `{"isAuthenticated":true,"policyDocuments":["` + strings.Repeat("x", 256) + `"]}`
 	for _, id := range []string{"c1", "c2"} {
 		m.WriteTrace(Trace{ConnectionID: id, Step: StepInvoke, Data: map[string]any{"response": json.RawMessage(answer)}})
 	}
@@ -289,5 +385,116 @@ func TestMemorySharesEqualLongValues(t *testing.T) {
 	a, b := tr[0].Data["response"].(json.RawMessage), tr[1].Data["response"].(json.RawMessage)
 	if string(a) != answer || string(b) != answer || unsafe.SliceData(a) != unsafe.SliceData(b) {
 		t.Errorf("responses %q and %q are not one copy of the answer", a, b)
+	}
+}
+
+// Whatever the strings (similar or not, short or long, some larger than a segment) and
+// however small the budget, what comes back is what was written, and reading by connection
+// finds the same traces as filtering them all.
+func TestMemoryRoundTripsRandomRecords(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	bases := []string{randomString(rnd, 40), randomString(rnd, 300), randomString(rnd, 5000), "é€😀" + randomString(rnd, 60)}
+	// edit returns s with a few random bytes replaced, inserted or deleted.
+	edit := func(s string) string {
+		b := []byte(s)
+		for range rnd.IntN(4) {
+			i := rnd.IntN(len(b) + 1)
+			switch rnd.IntN(3) {
+			case 0:
+				if i < len(b) {
+					b[i] = byte(rnd.IntN(256))
+				}
+			case 1:
+				b = append(b[:i], append([]byte(randomString(rnd, 1+rnd.IntN(8))), b[i:]...)...)
+			case 2:
+				if i < len(b) {
+					b = append(b[:i], b[min(len(b), i+1+rnd.IntN(8)):]...)
+				}
+			}
+		}
+		return string(b)
+	}
+	text := func() string {
+		switch rnd.IntN(5) {
+		case 0:
+			return ""
+		case 1:
+			return randomString(rnd, rnd.IntN(100))
+		case 2:
+			return bases[rnd.IntN(len(bases))]
+		default:
+			return edit(bases[rnd.IntN(len(bases))])
+		}
+	}
+	for _, limit := range []int64{4 << 10, 1 << 20, 64 << 20} {
+		m := NewMemoryBytes(limit)
+		var traces []Trace
+		var events []Event
+		for i := range 3000 {
+			tr := Trace{Time: time.Unix(int64(rnd.IntN(1<<40)), int64(rnd.IntN(1e9))), TraceID: text(), ConnectionID: fmt.Sprintf("conn-%036d", rnd.IntN(20)),
+				ClientID: text(), Step: fmt.Sprint("step", rnd.IntN(3)), Message: text(),
+				Data: map[string]any{"a": text(), "b": json.RawMessage(`"` + text() + `"`), "n": rnd.IntN(1000) - 500}}
+			if i%500 == 0 {
+				tr.Data["huge"] = strings.Repeat(edit(bases[2]), 20) // larger than a segment
+			}
+			m.WriteTrace(tr)
+			ev := Event{Timestamp: tr.Time.UTC(), TraceID: tr.TraceID, ConnectionID: tr.ConnectionID, ClientID: tr.ClientID, Details: text(), SourcePort: rnd.IntN(65536)}
+			m.WriteEvent(ev)
+			traces, events = append(traces, tr), append(events, ev)
+		}
+		if b := m.Bytes(); b > limit+(200<<10) { // a huge record takes a segment of its own
+			t.Errorf("limit %d: %d bytes held", limit, b)
+		}
+		got := m.Traces()
+		if len(got) == 0 || !reflect.DeepEqual(got, traces[len(traces)-len(got):]) {
+			t.Fatalf("limit %d: the %d traces kept are not the last ones written", limit, len(got))
+		}
+		if evs := m.Events(); len(evs) == 0 || !reflect.DeepEqual(evs, events[len(events)-len(evs):]) {
+			t.Fatalf("limit %d: the %d events kept are not the last ones written", limit, len(evs))
+		}
+		conn := got[len(got)-1].ConnectionID
+		var want []Trace
+		for _, tr := range got {
+			if tr.ConnectionID == conn {
+				want = append(want, tr)
+			}
+		}
+		if got := m.TracesFor(conn); !reflect.DeepEqual(got, want) {
+			t.Errorf("limit %d: TracesFor(%s) gave %d traces, want %d", limit, conn, len(got), len(want))
+		}
+	}
+}
+
+// A delivery's event differs from the last one by its trace ID, made by a counter: most of
+// the ID is kept once per segment.
+func TestMemoryKeepsCounterIDsOnce(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	used := func(m *Memory) int {
+		n := 0
+		for _, s := range m.events.segs {
+			n += len(s.data)
+		}
+		return n
+	}
+	counted, random := NewMemory(), NewMemory()
+	e := Event{Timestamp: time.Now(), LogLevel: LevelInfo, AccountID: "123456789012", Status: StatusSuccess, EventType: EventPublishOut,
+		Protocol: ProtocolMQTT, TopicName: "demo/42", ClientID: "dev1", PrincipalID: "p", SourceIP: "127.0.0.1", SourcePort: 5000,
+		ConnectionID: NewTraceID()}
+	const n = 1000
+	ids := make([]string, n)
+	for i := range ids {
+		e.TraceID = NewTraceID()
+		ids[i] = e.TraceID
+		counted.WriteEvent(e)
+		e.TraceID = randomString(rnd, len(e.TraceID))
+		random.WriteEvent(e)
+	}
+	if c, r := used(counted), used(random); c > r-n*(len(e.TraceID)-12) {
+		t.Errorf("%d events with counter IDs take %d bytes, with random IDs %d", n, c, r)
+	}
+	for i, got := range counted.Events() {
+		if got.TraceID != ids[i] {
+			t.Fatalf("event %d has trace ID %s, want %s", i, got.TraceID, ids[i])
+		}
 	}
 }

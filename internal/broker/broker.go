@@ -4,6 +4,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,13 @@ type Broker struct {
 	recheckMu sync.Mutex
 }
 
+// readBufferSize is the size of the read buffer mochi gives each connection for its whole
+// life, idle or not. mochi's default of 2 KiB is an idle connection's largest allocation
+// after TLS's own; 512 bytes costs little, because the TLS connection below already holds a
+// whole decrypted record (a refill is a copy) and a packet longer than the buffer is read
+// into its own slice directly.
+const readBufferSize = 512
+
 // New creates a Broker with AWS IoT's capabilities and starts mochi's event loop.
 func New(cfg Config) (*Broker, error) {
 	if cfg.FirstPacketTimeout == 0 {
@@ -92,7 +100,7 @@ func New(cfg Config) (*Broker, error) {
 		Logger:                   cfg.Logger,
 		SysTopicResendInterval:   0,
 		ClientNetWriteBufferSize: 4096,
-		ClientNetReadBufferSize:  2048, // mochi's default; each connection keeps its read buffer
+		ClientNetReadBufferSize:  readBufferSize,
 	})
 	b := &Broker{cfg: cfg, server: server}
 	b.timers = timers{clock: cfg.Clock, run: b.timerFired}
@@ -165,7 +173,7 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	}
 
 	s.hasUsername, s.username = pk.Connect.UsernameFlag, string(pk.Connect.Username)
-	s.hasPassword, s.password = pk.Connect.PasswordFlag, string(pk.Connect.Password) // kept for refreshes: never the CONNECT's buffer
+	s.hasPassword, s.password = pk.Connect.PasswordFlag, bytes.Clone(pk.Connect.Password) // kept for refreshes: never the CONNECT's buffer
 	s.persistent = !pk.Connect.Clean
 	if s.Protocol >= 5 {
 		s.persistent = pk.Properties.SessionExpiryInterval > 0

@@ -251,3 +251,35 @@ func TestOutboxOwnsTopics(t *testing.T) {
 		t.Error("a second message on the same topic got another copy")
 	}
 }
+
+// TestMochiKeepsNoConnectBuffer checks that mochi's client keeps the session's copies of the
+// CONNECT's client ID and password and no username, so that the packet's buffer is not kept
+// for the connection's life.
+func TestMochiKeepsNoConnectBuffer(t *testing.T) {
+	b, _, addr := pathBroker(t, allowAll)
+	for _, v := range []byte{4, 5} {
+		id := fmt.Sprintf("keeps-no-buffer-%d", v)
+		rc := dialRaw(t, addr, v)
+		rc.send(t, packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, Connect: packets.ConnectParams{
+			Clean: true, Keepalive: 60, ClientIdentifier: id,
+			UsernameFlag: true, Username: []byte("user?token=abc"), PasswordFlag: true, Password: []byte("secret"),
+		}})
+		if pk, err := rc.read(t); err != nil || pk.FixedHeader.Type != packets.Connack || pk.ReasonCode != 0 {
+			t.Fatalf("MQTT %d: CONNECT answered %+v, %v", v, pk.FixedHeader, err)
+		}
+		cl, ok := b.server.Clients.Get(id)
+		if !ok {
+			t.Fatalf("MQTT %d: mochi has no client %q", v, id)
+		}
+		s := sessionOf(cl)
+		if cl.ID != id || unsafe.StringData(cl.ID) != unsafe.StringData(s.ClientID) {
+			t.Errorf("MQTT %d: mochi's client ID %q is not the session's copy", v, cl.ID)
+		}
+		if cl.Properties.Username != nil {
+			t.Errorf("MQTT %d: mochi keeps the username %q", v, cl.Properties.Username)
+		}
+		if string(s.password) != "secret" || s.username != "user?token=abc" {
+			t.Errorf("MQTT %d: session has username %q, password %q", v, s.username, s.password)
+		}
+	}
+}

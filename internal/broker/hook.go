@@ -98,6 +98,13 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 		}
 	}
 	switch pk.FixedHeader.Type {
+	case packets.Connect:
+		// mochi keeps the CONNECT's client ID, username and password for the connection's
+		// life, and all three point into the packet's buffer. The session has its own copies:
+		// mochi gets the client ID's and the password's (its validation wants one where the
+		// flag says so) and no username (nothing reads mochi's), so the buffer is not kept.
+		pk.Connect.ClientIdentifier = s.ClientID
+		pk.Connect.Username, pk.Connect.Password = nil, s.password
 	case packets.Publish:
 		return h.readPublish(cl, s, pk)
 	case packets.Subscribe:

@@ -39,13 +39,15 @@ type Session struct {
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
 
-	refreshDue bool // guarded by mu: a refresh fell due while the connection was idle
+	refreshDue  bool // guarded by mu: a refresh fell due while the connection was idle
+	refreshIdle bool // guarded by the broker's timers' lock: refreshTimer waits on an idle connection
 
 	// heldPacketID is the packet identifier of the SUBSCRIBE or UNSUBSCRIBE mochi is
 	// processing (see holdPacketID); only the connection's read goroutine uses it.
 	heldPacketID uint16
 
-	username, password string
+	username string
+	password []byte
 
 	policy atomic.Pointer[policy.Policy]
 
@@ -203,7 +205,7 @@ func (s *Session) authRequest() customauth.Request {
 	}
 	req.Protocols = customauth.ProtocolsMQTT // AWS: direct MQTT is ["tls","mqtt"]
 	req.HasUsername, req.Username = s.hasUsername, s.username
-	req.HasPassword, req.Password = s.hasPassword, []byte(s.password)
+	req.HasPassword, req.Password = s.hasPassword, s.password
 	req.ClientID = s.ClientID
 	if h := s.Info.HTTP; h != nil {
 		// AWS (inferred): MQTT over WebSockets authenticates at CONNECT with the upgrade

@@ -22,7 +22,7 @@ type timers struct {
 
 	mu      sync.Mutex
 	heap    timerHeap
-	seq     uint64      // entries due at the same time run in the order they were set
+	seq     uint32      // entries due at the same time run in the order they were set
 	armed   clock.Timer // the clock timer for heap[0], nil when none is armed
 	armedAt time.Time
 	gen     uint64 // counts the clock timers armed; a stopped one that runs anyway sees another
@@ -37,13 +37,13 @@ const (
 	timerIdleRefresh                  // a refresh delayed on an idle connection
 )
 
-// timerEntry is one timer of a session.
+// timerEntry is one timer of a session: its disconnectTimer (timerDisconnect) or its
+// refreshTimer (timerRefresh, or timerIdleRefresh when the session's refreshIdle says so).
 type timerEntry struct {
 	s     *Session
 	at    time.Time // on the emulator's clock
-	seq   uint64
-	index int32 // in the heap; -1 when not set
-	what  timerKind
+	seq   uint32    // compared as a serial number: it may wrap
+	index int32     // in the heap; -1 when not set
 }
 
 // set arms e to fall due at at, for what, replacing what it was armed for.
@@ -54,9 +54,23 @@ func (t *timers) set(e *timerEntry, at time.Time, what timerKind) {
 		heap.Remove(&t.heap, int(e.index))
 	}
 	t.seq++
-	e.at, e.seq, e.what = at, t.seq, what
+	e.at, e.seq = at, t.seq
+	if e == &e.s.refreshTimer {
+		e.s.refreshIdle = what == timerIdleRefresh
+	}
 	heap.Push(&t.heap, e)
 	t.arm()
+}
+
+// kind returns what e is set for. t.mu is held.
+func (e *timerEntry) kind() timerKind {
+	switch {
+	case e != &e.s.refreshTimer:
+		return timerDisconnect
+	case e.s.refreshIdle:
+		return timerIdleRefresh
+	}
+	return timerRefresh
 }
 
 // stop disarms the entries that are set.
@@ -103,7 +117,7 @@ func (t *timers) fire(gen uint64) {
 	var at time.Time
 	if len(t.heap) > 0 && !t.heap[0].at.After(t.clock.Now()) {
 		due = heap.Pop(&t.heap).(*timerEntry)
-		what, at = due.what, due.at
+		what, at = due.kind(), due.at
 	}
 	t.arm()
 	t.mu.Unlock()
@@ -118,7 +132,7 @@ type timerHeap []*timerEntry
 func (h timerHeap) Len() int { return len(h) }
 func (h timerHeap) Less(i, j int) bool {
 	if h[i].at.Equal(h[j].at) {
-		return h[i].seq < h[j].seq
+		return int32(h[i].seq-h[j].seq) < 0
 	}
 	return h[i].at.Before(h[j].at)
 }

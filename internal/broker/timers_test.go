@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/customauth"
+	"github.com/iotemu/iotemu/internal/gateway"
 )
 
 // firing records the entries a timers ran, with the clock's time when each ran.
@@ -36,16 +38,22 @@ func newTestTimers(clk clock.Clock, start time.Time) (*timers, func() []firing) 
 	}
 }
 
-// testEntry returns an entry of a session named name.
-func testEntry(name string) *timerEntry {
-	return &timerEntry{s: &Session{ClientID: name}, index: -1}
+// testEntry returns the refresh timer (refresh) or the disconnect timer of a session named
+// name.
+func testEntry(name string, refresh bool) *timerEntry {
+	s := newSession(&gateway.ConnInfo{})
+	s.ClientID = name
+	if refresh {
+		return &s.refreshTimer
+	}
+	return &s.disconnectTimer
 }
 
 func TestTimersRunInOrderOfDueTimeAtTheirTime(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewVirtual(start)
 	tm, got := newTestTimers(clk, start)
-	a, b, c, d := testEntry("a"), testEntry("b"), testEntry("c"), testEntry("d")
+	a, b, c, d := testEntry("a", true), testEntry("b", false), testEntry("c", false), testEntry("d", true)
 	tm.set(a, start.Add(300*time.Second), timerRefresh)
 	tm.set(b, start.Add(100*time.Second), timerDisconnect)
 	tm.set(c, start.Add(300*time.Second), timerDisconnect) // same time as a, set later
@@ -72,7 +80,7 @@ func TestTimersSetAgainReplaces(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewVirtual(start)
 	tm, got := newTestTimers(clk, start)
-	a, b := testEntry("a"), testEntry("b")
+	a, b := testEntry("a", true), testEntry("b", false)
 	tm.set(a, start.Add(time.Hour), timerRefresh)
 	tm.set(b, start.Add(2*time.Hour), timerDisconnect)
 	tm.set(a, start.Add(3*time.Hour), timerIdleRefresh) // later than b now
@@ -96,7 +104,7 @@ func TestTimersRunEntriesSetWhileRunning(t *testing.T) {
 		n.Add(1)
 		tm.set(e, at.Add(300*time.Second), what) // a refresh that asks for the next one
 	}
-	tm.set(testEntry("a"), start.Add(300*time.Second), timerRefresh)
+	tm.set(testEntry("a", true), start.Add(300*time.Second), timerRefresh)
 	clk.Advance(1000 * time.Second)
 	if n.Load() != 3 {
 		t.Fatalf("a 300 s refresh ran %d times in 1000 s, want 3", n.Load())
@@ -108,8 +116,8 @@ func TestTimersOnTheRealClock(t *testing.T) {
 	tm := &timers{clock: clock.Real{}}
 	tm.run = func(e *timerEntry, _ timerKind, _ time.Time) { ran <- e.s.ClientID }
 	now := time.Now()
-	tm.set(testEntry("later"), now.Add(2*time.Millisecond), timerRefresh)
-	tm.set(testEntry("sooner"), now.Add(time.Millisecond), timerRefresh)
+	tm.set(testEntry("later", true), now.Add(2*time.Millisecond), timerRefresh)
+	tm.set(testEntry("sooner", false), now.Add(time.Millisecond), timerDisconnect)
 	if first, second := <-ran, <-ran; first != "sooner" || second != "later" {
 		t.Fatalf("ran %s then %s", first, second)
 	}
@@ -174,5 +182,19 @@ func TestRefreshOfIdleConnectionWaits(t *testing.T) {
 				t.Fatalf("the authorizer was called %d times, want 2", n)
 			}
 		})
+	}
+}
+
+func TestTimersTiesKeepTheirOrderAcrossTheCounterWrap(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewVirtual(start)
+	tm, got := newTestTimers(clk, start)
+	tm.seq = math.MaxUint32 - 1
+	for _, name := range []string{"a", "b", "c"} { // seq MaxUint32, 0, 1
+		tm.set(testEntry(name, false), start.Add(time.Minute), timerDisconnect)
+	}
+	clk.Advance(time.Minute)
+	if g := got(); len(g) != 3 || g[0].name != "a" || g[1].name != "b" || g[2].name != "c" {
+		t.Fatalf("ran %v, want a, b, c", g)
 	}
 }

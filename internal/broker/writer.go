@@ -8,6 +8,7 @@ import (
 
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/internal/gateway"
+	"github.com/iotemu/iotemu/internal/workpool"
 )
 
 // errBacklogExceeded ends a connection whose unsent bytes passed the hard limit: a client that
@@ -15,8 +16,8 @@ import (
 var errBacklogExceeded = errors.New("the client reads too slowly: unsent bytes passed the connection's limit")
 
 // connWriter is the connection mochi writes to. A write never waits for the socket: the bytes
-// join the connection's backlog and a goroutine, running only while there is a backlog, writes
-// them out. mochi holds its client's lock while it writes, and a publisher needs that lock to
+// join the connection's backlog and a worker of drainers, busy with this connection only while
+// there is a backlog, writes them out. mochi holds its client's lock while it writes, and a publisher needs that lock to
 // deliver a QoS 1 message (for a packet ID); with a direct socket write, one subscriber that
 // stops reading would stall every publisher to its topics until its keep-alive ran out.
 //
@@ -33,8 +34,8 @@ type connWriter struct {
 	hardLimit int32        // see Write
 
 	mu       sync.Mutex
-	writing  bool      // the drain goroutine runs
-	closing  bool      // Close was called while the drain goroutine ran
+	writing  bool      // a drain runs
+	closing  bool      // Close was called while a drain ran
 	buf      []byte    // bytes accepted and not yet handed to the socket
 	err      error     // the first write error: later writes fail with it
 	deadline time.Time // the write deadline mochi set (its keep-alive deadline)
@@ -52,7 +53,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	if w.pending()+len(p) > int(w.hardLimit) {
-		// The drain goroutine runs (the backlog is not empty): end its write now; it closes
+		// A drain runs (the backlog is not empty): end its write now; it closes
 		// the connection once it returns.
 		w.err, w.closing, w.deadline = errBacklogExceeded, true, time.Now()
 		w.s.setCloseReason(iotlog.DisconnectClientError)
@@ -66,12 +67,21 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	w.backlog.Add(int64(len(p)))
 	if !w.writing {
 		w.writing = true
-		go w.drain()
+		drainers.Go(w)
 	}
 	return len(p), nil
 }
 
-// drain writes the backlog out until it is empty, then ends, giving its buffers back to the
+// drainers run the connections' drains. A goroutine per backlog would leave an ended goroutine
+// behind nearly every connect (the CONNACK), and the runtime hands its stack, at the size it
+// gives new goroutines, to the next goroutine started: often mochi's writer for the next
+// connection, which then keeps an 8 KiB stack for its life instead of growing to 4 KiB.
+var drainers = workpool.New(drainerIdle, (*connWriter).drain)
+
+// drainerIdle is how long a worker of drainers waits for another backlog before it ends.
+const drainerIdle = 10 * time.Second
+
+// drain writes the backlog out until it is empty, then returns, giving its buffers back to the
 // pool: an idle connection keeps none.
 func (w *connWriter) drain() {
 	var spare []byte
@@ -183,7 +193,7 @@ type pacer struct {
 	next time.Time // when the bytes written so far are paid for
 }
 
-// wait waits until n more bytes fit the rate. Only the drain goroutine calls it.
+// wait waits until n more bytes fit the rate. Only a drain calls it.
 func (p *pacer) wait(n int) {
 	now := time.Now()
 	if p.next.Before(now) {

@@ -265,14 +265,20 @@ func (g *Gateway) accept(role Role, ln net.Listener) {
 		}
 		go func() {
 			defer g.untrack(raw)
-			g.serve(role, raw)
+			if c := g.serve(role, raw); c != nil {
+				// Called here, not from serve: an MQTT connection keeps this goroutine for its
+				// life, and serve's frame would stay on its stack, which the runtime counts
+				// toward the heap's next goal at every collection.
+				g.cfg.MQTT(c)
+			}
 		}()
 	}
 }
 
-// serve runs the handshake and the rules for one connection, then hands it on. It returns
-// when the connection is done, except for HTTP connections, which the HTTP server owns.
-func (g *Gateway) serve(role Role, raw net.Conn) {
+// serve runs the handshake and the rules for one connection. It returns an MQTT connection
+// for the caller to hand on; it hands an HTTP connection to the HTTP server itself, and
+// closes a refused one, and returns nil for both.
+func (g *Gateway) serve(role Role, raw net.Conn) *Conn {
 	info := ConnInfo{Role: role}
 	if ap, err := netip.ParseAddrPort(raw.RemoteAddr().String()); err == nil {
 		info.Remote = ap
@@ -287,7 +293,7 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 		}
 		g.cfg.Refused(Refusal{Info: info, Code: code, Message: msg})
 		raw.Close()
-		return
+		return nil
 	}
 	_ = raw.SetDeadline(time.Time{})
 	state := tlsConn.ConnectionState()
@@ -298,24 +304,24 @@ func (g *Gateway) serve(role Role, raw net.Conn) {
 	if r := g.check(info); r != nil {
 		g.cfg.Refused(*r)
 		tlsConn.Close()
-		return
+		return nil
 	}
 	if isHTTP(info) {
 		// AWS: port 443 without ALPN is HTTP (WebSocket upgrade or HTTPS publish).
 		if g.mqttWithoutALPN(c) {
-			return
+			return nil
 		}
 		g.httpLn.deliver(c)
-		return
+		return nil
 	}
 	if needsClientCert(info) && (role == Role8443 || info.ALPN == ALPNHTTPX509) {
 		// AWS: port 8443, and 443 with ALPN x-amzn-http-ca, are HTTPS with an X.509 client
 		// certificate; the handshake required one.
 		g.httpLn.deliver(c)
-		return
+		return nil
 	}
 	// The 443 role with ALPN mqtt, or an X.509 MQTT role with a client certificate.
-	g.cfg.MQTT(c)
+	return c
 }
 
 // isHTTP reports whether a completed handshake makes an HTTP connection: port 443 without
