@@ -27,8 +27,8 @@ const (
 	EffectDeny = "Deny"
 )
 
-// knownActions are the actions a compiled statement precomputes its answer for; bit i of
-// compiled.actionBits stands for knownActions[i].
+// knownActions are the actions whose answer Parse precomputes for each statement; bit i of
+// stmtRef.actionBits stands for knownActions[i].
 var knownActions = [...]string{Connect, Publish, RetainPublish, Subscribe, Receive}
 
 // actionBit returns the bit of a known action (matched case-insensitively), or 0.
@@ -41,24 +41,27 @@ func actionBit(action string) uint8 {
 	return 0
 }
 
-// Policy is a set of documents compiled for one connection: variables substituted,
-// conditions decided, patterns turned into matchers. It is immutable and safe for
-// concurrent use.
+// Policy is a set of documents compiled for one connection: conditions decided, and the
+// connection's values for the variables. It is immutable and safe for concurrent use.
+//
+// The documents' statements are compiled once, at Parse, and shared by every connection they
+// are given to: a resource's variables take their values from the Context as it is matched,
+// so a connection keeps little more than its Context.
 type Policy struct {
-	ctx     Context
-	stmts   []compiled // the statements in force: Deny first, then Allow, each in document order
-	skipped []compiled // statements whose condition is false for this connection
+	ctx  Context
+	docs []*Document
+	// off marks the statements whose condition is false for this connection (bit i for the
+	// i-th statement, counting through the documents in order); nil when none is, as usual.
+	off *bitset
 }
 
-// compiled is one statement compiled for a connection.
-type compiled struct {
-	doc        *Document
-	index      int // in doc
-	st         *statement
-	actionBits uint8      // which knownActions the statement covers (NotAction applied)
-	resources  []matcher  // st.resources with variables substituted
-	failed     *condition // for a skipped statement: the condition that is false
-}
+// bitset is a set of small integers; nil is the empty set.
+type bitset []uint64
+
+func (b *bitset) has(i int) bool { return b != nil && i>>6 < len(*b) && (*b)[i>>6]&(1<<(i&63)) != 0 }
+
+// add puts i into the set, which must be large enough.
+func (b *bitset) add(i int) { (*b)[i>>6] |= 1 << (i & 63) }
 
 // Compile compiles documents for the connection described by ctx. All documents are
 // evaluated together. Nil documents are ignored.
@@ -66,48 +69,46 @@ func Compile(docs []*Document, ctx Context) *Policy {
 	ctx.ConnectAttributes = slices.Clone(ctx.ConnectAttributes)
 	ctx.Variables = maps.Clone(ctx.Variables)
 	p := &Policy{ctx: ctx}
-	n := 0
+	n, total := 0, 0
 	for _, d := range docs {
 		if d != nil {
-			n += len(d.statements)
+			n++
+			total += len(d.statements)
 		}
 	}
-	p.stmts = make([]compiled, 0, n)
-	allows := make([]compiled, 0, n)
+	p.docs = make([]*Document, 0, n)
+	i := 0
 	for _, d := range docs {
 		if d == nil {
 			continue
 		}
-		for i := range d.statements {
-			st := &d.statements[i]
-			c := compiled{doc: d, index: i, st: st}
+		p.docs = append(p.docs, d)
+		for j := range d.statements {
 			// AWS: a statement applies only when all its conditions hold; they depend only
 			// on the connection, so they are decided here, once.
-			if c.failed = st.failedCondition(&p.ctx); c.failed != nil {
-				p.skipped = append(p.skipped, c)
-				continue
-			}
-			for bit, a := range knownActions {
-				if st.coversAction(a) {
-					c.actionBits |= 1 << bit
+			if d.statements[j].failedCondition(&p.ctx) != nil {
+				if p.off == nil {
+					off := make(bitset, (total+63)/64)
+					p.off = &off
 				}
-			}
-			c.resources = st.resourceMatch // compiled at Parse: no variables
-			if c.resources == nil {
-				c.resources = make([]matcher, len(st.resources))
-				for i, r := range st.resources {
-					c.resources[i] = r.resolve(&p.ctx, false)
-				}
-			}
-			if st.deny {
-				p.stmts = append(p.stmts, c)
-			} else {
-				allows = append(allows, c)
+				p.off.add(i + j)
 			}
 		}
+		i += len(d.statements)
 	}
-	p.stmts = append(p.stmts, allows...)
 	return p
+}
+
+// Texts returns the texts of the policy's documents, in order.
+func (p *Policy) Texts() []string {
+	if p == nil {
+		return nil
+	}
+	texts := make([]string, len(p.docs))
+	for i, d := range p.docs {
+		texts[i] = d.text
+	}
+	return texts
 }
 
 // Evaluate decides whether the connection may perform action on resource (an ARN, see
@@ -119,44 +120,53 @@ func (p *Policy) Evaluate(action, resource string) Decision {
 	}
 	bit := actionBit(action)
 	// AWS: an explicit Deny wins over any Allow; Deny statements come first, so the first
-	// statement that matches decides.
-	for i := range p.stmts {
-		c := &p.stmts[i]
-		if !c.coversAction(action, bit) || !c.coversResource(resource) {
-			continue
+	// statement that matches decides. A document's order puts its own Deny statements first;
+	// with more than one document, a pass over their Deny statements comes first.
+	passes := 1
+	if len(p.docs) > 1 {
+		passes = 2
+	}
+	for pass := range passes {
+		base := 0 // the index of the document's first statement among all of them
+		for _, doc := range p.docs {
+			refs := doc.order
+			if passes > 1 {
+				refs = doc.effect(pass == 0)
+			}
+			for i := range refs {
+				r := &refs[i]
+				if !r.covers(&doc.statements[r.index], action, bit) || !r.coversResource(resource, &p.ctx) || p.off.has(base+int(r.index)) {
+					continue
+				}
+				st := &doc.statements[r.index]
+				d.by, d.Document, d.Statement = st, doc.Name, int(r.index)
+				d.Effect, d.Allowed = EffectAllow, true
+				if st.deny {
+					d.Effect, d.Allowed = EffectDeny, false
+				}
+				return d
+			}
+			base += len(doc.statements)
 		}
-		d.by, d.Document, d.Statement = c, c.doc.Name, c.index
-		d.Effect, d.Allowed = EffectAllow, true
-		if c.st.deny {
-			d.Effect, d.Allowed = EffectDeny, false
-		}
-		return d
 	}
 	// AWS: nothing matched: implicit deny.
 	return d
 }
 
-// coversAction reports whether the statement applies to action; bit is actionBit(action).
-func (c *compiled) coversAction(action string, bit uint8) bool {
-	if bit != 0 {
-		return c.actionBits&bit != 0
-	}
-	return c.st.coversAction(action)
-}
-
-// coversResource reports whether the statement applies to resource.
-func (c *compiled) coversResource(resource string) bool {
-	for i := range c.resources {
-		if c.resources[i].match(resource) {
-			return !c.st.notResource
+// coversResource reports whether the statement applies to resource for the connection
+// described by ctx.
+func (r *stmtRef) coversResource(resource string, ctx *Context) bool {
+	for i := range r.resources {
+		if r.resources[i].matchIn(resource, ctx) {
+			return !r.notResource
 		}
 	}
 	// AWS: NotResource applies to every resource its patterns do not match.
-	return c.st.notResource
+	return r.notResource
 }
 
-// coversAction reports whether the statement applies to action.
-func (st *statement) coversAction(action string) bool {
+// matchesAction reports whether the statement applies to action, matching its patterns.
+func (st *statement) matchesAction(action string) bool {
 	for i := range st.actionMatch {
 		if st.actionMatch[i].match(action) {
 			return !st.notAction

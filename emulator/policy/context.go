@@ -2,9 +2,9 @@ package policy
 
 import "strings"
 
-// Context holds everything known about one connection. Compile substitutes policy variables
-// and decides conditions from it, so Evaluate has nothing left to look up. An empty string
-// means the value is not known: its key is absent, as in a request context without it.
+// Context holds everything known about one connection. Compile decides conditions from it,
+// and Evaluate takes the values of policy variables from it. An empty string means the value
+// is not known: its key is absent, as in a request context without it.
 type Context struct {
 	// Region and AccountID are the connection's region and AWS account. No variable stands
 	// for them; explanations use them to point at ARNs written for another region or account.
@@ -52,7 +52,7 @@ func (c *Context) values(key string) (vals []string, ok bool) {
 // authentication. Multi-valued keys (iot:ConnectAttributes) cannot be variables (IAM).
 func (c *Context) variable(name string) (string, bool) {
 	var v string
-	switch { // EqualFold, not ToLower: Compile resolves variables at every connect
+	switch { // EqualFold, not ToLower: conditions resolve variables at every connect
 	case strings.EqualFold(name, "iot:ClientId"):
 		v = c.ClientID
 	case strings.EqualFold(name, "iot:DomainName"):
@@ -63,6 +63,31 @@ func (c *Context) variable(name string) (string, bool) {
 		v = c.Variables[strings.ToLower(name)]
 	}
 	return v, v != ""
+}
+
+// value returns the value of the variable token t, as variable does, without comparing
+// names: "" when it does not resolve.
+func (c *Context) value(t *token) string {
+	if c == nil {
+		return ""
+	}
+	switch t.v {
+	case varClientID:
+		return c.ClientID
+	case varDomainName:
+		return c.DomainName
+	case varSourceIP:
+		return c.SourceIP
+	}
+	return c.Variables[t.key]
+}
+
+// text returns the text of a literal token, or the value of a variable token.
+func (c *Context) text(t *token) string {
+	if t.kind != variable {
+		return t.text
+	}
+	return c.value(t)
 }
 
 // whyUnresolved explains why a variable did not resolve, for explanations.

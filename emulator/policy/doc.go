@@ -6,9 +6,11 @@
 //   - Parse reads one JSON document (IAM grammar: Version, Statement, Effect, Action or
 //     NotAction, Resource or NotResource, Condition) and refuses anything it does not
 //     understand, unknown condition operators included, with an error naming the statement.
+//     It turns each pattern into a matcher, which the connections given the document share.
 //   - Compile takes every document of a connection together with its Context (client ID,
-//     domain name, source IP, connect attributes), substitutes the policy variables, decides
-//     the conditions (they depend only on the connection) and turns each pattern into a matcher.
+//     domain name, source IP, connect attributes) and decides the conditions (they depend
+//     only on the connection). The policy keeps little more than the Context: a resource's
+//     policy variables take the connection's values as it is matched.
 //   - Policy.Evaluate decides one action on one resource ARN without allocating: an explicit
 //     Deny wins, else an Allow, else the implicit deny. Its Decision explains itself.
 //

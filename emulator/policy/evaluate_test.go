@@ -361,3 +361,46 @@ func TestARNs(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionsOutOfForceAcrossDocuments checks that a false condition takes out its own
+// statement only, whatever its document and its place among the policy's statements.
+func TestConditionsOutOfForceAcrossDocuments(t *testing.T) {
+	var many []string
+	for i := range 70 {
+		action, cond := Publish, ""
+		if i == 66 {
+			action, cond = Receive, `,"Condition":{"StringEquals":{"iot:ClientId":"other"}}`
+		}
+		many = append(many, fmt.Sprintf(`{"Effect":"Allow","Action":"%s","Resource":"%stopic/t%d"%s}`, action, arn, i, cond))
+	}
+	p := compileAll(t, testContext,
+		doc(many...),
+		doc(`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"*"}`,
+			`{"Effect":"Deny","Action":["iot:Publish","iot:Receive"],"Resource":"*","Condition":{"StringEquals":{"iot:ClientId":"other"}}}`,
+			`{"Effect":"Deny","Action":"iot:Subscribe","Resource":"`+arn+`topicfilter/no"}`))
+	for i := range 70 {
+		if d := p.Evaluate(Publish, fmt.Sprintf("%stopic/t%d", arn, i)); d.Allowed != (i != 66) {
+			t.Errorf("publish to t%d: %s", i, d)
+		}
+	}
+	if d := p.Evaluate(Subscribe, arn+"topicfilter/no"); d.Allowed || d.Document != "policyDocuments[1]" || d.Statement != 2 {
+		t.Errorf("subscribe to no: %s (%s statement %d)", d, d.Document, d.Statement)
+	}
+	d := p.Evaluate(Receive, arn+"topic/t66")
+	if got := d.String(); d.Allowed || !strings.Contains(got, `policyDocuments[0] statement 66 (Allow iot:Receive on `+arn+`topic/t66) is not in force: condition StringEquals iot:ClientId ["other"] is false`) ||
+		!strings.Contains(got, `policyDocuments[1] statement 1 (Deny iot:Publish, iot:Receive on *) is not in force`) {
+		t.Errorf("explanation: %s", got)
+	}
+}
+
+func TestPolicyTexts(t *testing.T) {
+	a, b := doc(`{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}`), doc(`{"Effect":"Deny","Action":"iot:Publish","Resource":"*"}`)
+	p := compileAll(t, testContext, a, b)
+	if got := p.Texts(); len(got) != 2 || got[0] != a || got[1] != b {
+		t.Fatalf("Texts() = %q", got)
+	}
+	var none *Policy
+	if got := none.Texts(); got != nil {
+		t.Fatalf("nil policy: Texts() = %q", got)
+	}
+}

@@ -20,8 +20,8 @@ type Decision struct {
 	// Action and Resource are the request that was evaluated.
 	Action, Resource string
 
-	by     *compiled // the statement that decided, nil for an implicit deny
-	policy *Policy   // the policy evaluated, for the notes of an implicit deny
+	by     *statement // the statement that decided, nil for an implicit deny
+	policy *Policy    // the policy evaluated, for the notes of an implicit deny
 }
 
 // maxNotes bounds how many statements an implicit-deny explanation comments on.
@@ -36,7 +36,7 @@ func (d Decision) String() string {
 		if !d.Allowed {
 			verdict = "denied by"
 		}
-		s := fmt.Sprintf("%s %s (%s)", verdict, d.by.label(), d.by.summary(&d.policy.ctx))
+		s := fmt.Sprintf("%s %s (%s)", verdict, label(d.Document, d.Statement, d.by), d.by.summary(&d.policy.ctx, true))
 		if !d.Allowed {
 			s += ": an explicit Deny overrides any Allow"
 		}
@@ -63,24 +63,33 @@ func (p *Policy) notes(action string) []string {
 		}
 	}
 	bit := actionBit(action)
-	for i := range p.stmts {
-		c := &p.stmts[i]
-		if c.st.deny || !c.coversAction(action, bit) {
-			continue
+	base := 0 // the index of the document's first statement among all of them
+	for _, doc := range p.docs {
+		for _, r := range doc.effect(false) {
+			i, st := int(r.index), &doc.statements[r.index]
+			if p.off.has(base+i) || !r.covers(st, action, bit) {
+				continue
+			}
+			note := fmt.Sprintf("%s (%s) does not match this resource", label(doc.Name, i, st), st.summary(&p.ctx, true))
+			for _, hint := range st.hints(&p.ctx) {
+				note += " (" + hint + ")"
+			}
+			add(note)
 		}
-		note := fmt.Sprintf("%s (%s) does not match this resource", c.label(), c.summary(&p.ctx))
-		for _, hint := range c.hints(&p.ctx) {
-			note += " (" + hint + ")"
-		}
-		add(note)
+		base += len(doc.statements)
 	}
-	for i := range p.skipped {
-		c := &p.skipped[i]
-		if !c.st.coversAction(action) {
-			continue
+	base = 0
+	for _, doc := range p.docs {
+		for i := range doc.statements {
+			st := &doc.statements[i]
+			if !p.off.has(base+i) || !st.matchesAction(action) {
+				continue
+			}
+			failed := st.failedCondition(&p.ctx)
+			add(fmt.Sprintf("%s (%s) is not in force: condition %s is false (%s)",
+				label(doc.Name, i, st), st.summary(&p.ctx, false), failed, failed.actual(&p.ctx)))
 		}
-		add(fmt.Sprintf("%s (%s) is not in force: condition %s is false (%s)",
-			c.label(), c.summary(&p.ctx), c.failed, c.failed.actual(&p.ctx)))
+		base += len(doc.statements)
 	}
 	if len(notes) == 0 {
 		notes = append(notes, fmt.Sprintf("no statement in force grants %s", action))
@@ -88,22 +97,21 @@ func (p *Policy) notes(action string) []string {
 	return notes
 }
 
-// label names the statement, e.g. `policyDocuments[0] statement 1 "ReadOwn"`.
-func (c *compiled) label() string {
-	s := fmt.Sprintf("statement %d", c.index)
-	if c.doc.Name != "" {
-		s = c.doc.Name + " " + s
+// label names statement index of document doc, e.g. `policyDocuments[0] statement 1 "ReadOwn"`.
+func label(doc string, index int, st *statement) string {
+	s := fmt.Sprintf("statement %d", index)
+	if doc != "" {
+		s = doc + " " + s
 	}
-	if c.st.sid != "" {
-		s += fmt.Sprintf(" %q", c.st.sid)
+	if st.sid != "" {
+		s += fmt.Sprintf(" %q", st.sid)
 	}
 	return s
 }
 
 // summary renders the statement, e.g. `Allow iot:Publish on arn:...:topic/${iot:ClientId}/*
-// (= arn:...:topic/dev1/*)`.
-func (c *compiled) summary(ctx *Context) string {
-	st := c.st
+// (= arn:...:topic/dev1/*)`; the values of the variables are shown for a statement in force.
+func (st *statement) summary(ctx *Context, inForce bool) string {
 	effect := EffectAllow
 	if st.deny {
 		effect = EffectDeny
@@ -115,10 +123,10 @@ func (c *compiled) summary(ctx *Context) string {
 	resources := make([]string, len(st.resources))
 	for i, r := range st.resources {
 		resources[i] = r.src
-		if c.resources == nil || !r.hasVariables() {
+		if !inForce || !r.hasVariables() {
 			continue
 		}
-		if m := &c.resources[i]; m.kind == matchNone {
+		if m := r.resolve(ctx, false); m.kind == matchNone {
 			resources[i] += fmt.Sprintf(" (matches nothing: ${%s} does not resolve: %s)", m.missing, ctx.whyUnresolved(m.missing))
 		} else {
 			resources[i] += " (= " + m.String() + ")"
@@ -136,9 +144,9 @@ func (c *compiled) summary(ctx *Context) string {
 }
 
 // hints points at resource ARNs written for another region or account than the connection's.
-func (c *compiled) hints(ctx *Context) []string {
+func (st *statement) hints(ctx *Context) []string {
 	var hints []string
-	for _, r := range c.st.resources {
+	for _, r := range st.resources {
 		parts := strings.SplitN(r.src, ":", 6)
 		if len(parts) < 6 || parts[0] != "arn" {
 			continue

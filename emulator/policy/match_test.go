@@ -183,3 +183,62 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+// TestCompiledMatchesResolved checks that a resource compiled once, its variables matched
+// against the connection's values, decides as the resource with the values substituted.
+func TestCompiledMatchesResolved(t *testing.T) {
+	patterns := []string{
+		"topic/${iot:ClientId}",
+		"topic/${iot:ClientId}/*",
+		"topic/${iot:ClientId}${iot:DomainName}/x",
+		"*/${iot:ClientId}",
+		"*${iot:ClientId}*",
+		"?/${iot:ClientId}*",
+		"topic/${iot:ClientId}/?",
+		"topic/**/${aws:SourceIp}**",
+		"${iot:ClientId}",
+		"a${*}${iot:ClientId}${?}b*",
+		"topic/${iot:Connection.Thing.ThingName}/*",
+		"topic/${iot:Certificate.Subject.CommonName}",
+		"x/${iot:Unknown}",
+	}
+	contexts := []Context{
+		{},
+		{ClientID: "dev1", DomainName: "d.example", SourceIP: "10.1.2.3"},
+		{ClientID: "a*b?", DomainName: "é", SourceIP: "::1"},
+		{ClientID: "dev", Variables: map[string]string{"iot:certificate.subject.commonname": "cn", "iot:connection.thing.thingname": "thing"}},
+	}
+	subjects := []string{"", "topic/dev1", "topic/dev1/", "topic/dev1/x", "topic/dev1d.example/x", "x/dev1", "dev1",
+		"topic/a*b?", "topic/a*b?/é", "a/a*b?", "topic/x/10.1.2.3", "topic/10.1.2.3y", "a*dev1?b", "a*dev?b-", "topic/cn", "topic/thing/1",
+		"xdev1y", "topic/dev1/7", "topic/dev1/77", "topic/a*b?é/x"}
+	for _, src := range patterns {
+		p := parsePattern(src, true)
+		m := p.compile()
+		for _, ctx := range contexts {
+			want := p.resolve(&ctx, false)
+			for _, s := range subjects {
+				if got := m.matchIn(s, &ctx); got != want.match(s) {
+					t.Errorf("%q with %+v: matchIn(%q) = %v, substituted pattern says %v", src, ctx, s, got, !got)
+				}
+			}
+		}
+	}
+}
+
+func FuzzCompiledMatchesResolved(f *testing.F) {
+	f.Add("topic/${iot:ClientId}/*", "dev1", "topic/dev1/x")
+	f.Add("*${iot:ClientId}?*", "a*", "xa*yz")
+	f.Add("${iot:ClientId}${iot:ClientId}", "ab", "abab")
+	f.Add("*/${iot:ClientId}", "", "a/")
+	f.Fuzz(func(t *testing.T, pattern, clientID, s string) {
+		if len(pattern) > 4096 || len(s) > 4096 || !utf8.ValidString(clientID) {
+			return
+		}
+		ctx := &Context{ClientID: clientID, SourceIP: "10.0.0.1"}
+		p := parsePattern(pattern, true)
+		compiled, resolved := p.compile(), p.resolve(ctx, false)
+		if got, want := compiled.matchIn(s, ctx), resolved.match(s); got != want {
+			t.Fatalf("%q with client ID %q: matchIn(%q) = %v, substituted pattern says %v", pattern, clientID, s, got, want)
+		}
+	})
+}

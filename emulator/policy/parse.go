@@ -19,20 +19,55 @@ type Document struct {
 	// Name labels the document in errors and explanations, e.g. "policyDocuments[0]".
 	Name string
 
+	text       string // as parsed
 	statements []statement
+	// order lists the statements as they are evaluated: the Deny statements (the first
+	// denies) and then the Allow ones, each in document order.
+	order  []stmtRef
+	denies int
 }
 
-// statement is one parsed statement of a document.
+// Text returns the document as it was parsed.
+func (d *Document) Text() string { return d.text }
+
+// stmtRef is a statement's place in Document.order, with what Evaluate needs of it, so
+// that it reads one array.
+type stmtRef struct {
+	resources   []matcher // the statement's resourceMatch
+	index       int32     // in Document.statements
+	actionBits  uint8     // which knownActions the statement covers (NotAction applied)
+	notResource bool
+}
+
+// covers reports whether the statement st, which r refers to, applies to action; bit is
+// actionBit(action).
+func (r *stmtRef) covers(st *statement, action string, bit uint8) bool {
+	if bit != 0 {
+		return r.actionBits&bit != 0
+	}
+	return st.matchesAction(action)
+}
+
+// effect returns the Deny statements (deny) or the Allow ones of the document, in order.
+func (d *Document) effect(deny bool) []stmtRef {
+	if deny {
+		return d.order[:d.denies]
+	}
+	return d.order[d.denies:]
+}
+
+// statement is one parsed statement of a document, compiled: every connection given the
+// document shares it.
 type statement struct {
 	sid         string
 	deny        bool
 	notAction   bool
 	actions     []pattern
-	actionMatch []matcher // action patterns hold no variables, so they compile at Parse
+	actionMatch []matcher // action patterns hold no variables
 	notResource bool
 	resources   []pattern
-	// resourceMatch holds the resources compiled at Parse when none uses a variable, for
-	// Compile to share; nil when one does.
+	// resourceMatch holds the resources compiled; their variables take the connection's
+	// values as they are matched.
 	resourceMatch []matcher
 	conditions    []condition
 }
@@ -89,13 +124,32 @@ func Parse(name string, src []byte) (*Document, error) {
 	default:
 		return nil, fail("Statement must be an object or an array of objects")
 	}
-	doc := &Document{Name: name, statements: make([]statement, 0, len(list))}
+	doc := &Document{Name: name, text: string(src), statements: make([]statement, 0, len(list))}
 	for i, item := range list {
 		st, err := parseStatement(item)
 		if err != nil {
 			return nil, fail("statement %d: %v", i, err)
 		}
 		doc.statements = append(doc.statements, st)
+	}
+	doc.order = make([]stmtRef, 0, len(doc.statements))
+	for _, deny := range [...]bool{true, false} {
+		for i := range doc.statements {
+			st := &doc.statements[i]
+			if st.deny != deny {
+				continue
+			}
+			r := stmtRef{resources: st.resourceMatch, index: int32(i), notResource: st.notResource}
+			for bit, a := range knownActions {
+				if st.matchesAction(a) {
+					r.actionBits |= 1 << bit
+				}
+			}
+			doc.order = append(doc.order, r)
+		}
+		if deny {
+			doc.denies = len(doc.order)
+		}
 	}
 	return doc, nil
 }
@@ -145,12 +199,9 @@ func parseStatement(item any) (statement, error) {
 	}
 	st.notResource = key == "NotResource"
 	for _, r := range resources {
-		st.resources = append(st.resources, parsePattern(r, true))
-	}
-	if !slices.ContainsFunc(st.resources, pattern.hasVariables) {
-		for _, r := range st.resources {
-			st.resourceMatch = append(st.resourceMatch, r.resolve(nil, false))
-		}
+		p := parsePattern(r, true)
+		st.resources = append(st.resources, p)
+		st.resourceMatch = append(st.resourceMatch, p.compile())
 	}
 
 	if raw, ok := obj["Condition"]; ok {

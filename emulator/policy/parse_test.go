@@ -97,14 +97,16 @@ func TestParsePattern(t *testing.T) {
 		want []token
 	}{
 		{"", true, nil},
-		{"a/b", true, []token{{literal, "a/b"}}},
-		{"a*b?", true, []token{{literal, "a"}, {anyRun, ""}, {literal, "b"}, {anyChar, ""}}},
-		{"x${iot:ClientId}y", true, []token{{literal, "x"}, {variable, "iot:ClientId"}, {literal, "y"}}},
-		{"${*}${?}${$}", true, []token{{literal, "*"}, {literal, "?"}, {literal, "$"}}},
-		{"${*}", false, []token{{literal, "${"}, {anyRun, ""}, {literal, "}"}}},
-		{"$aws/${", true, []token{{literal, "$aws/${"}}},
-		{"a${b*", true, []token{{literal, "a${b"}, {anyRun, ""}}},
-		{"${}", true, []token{{variable, ""}}},
+		{"a/b", true, []token{{kind: literal, text: "a/b"}}},
+		{"a*b?", true, []token{{kind: literal, text: "a"}, {kind: anyRun}, {kind: literal, text: "b"}, {kind: anyChar}}},
+		{"x${iot:ClientId}y", true, []token{{kind: literal, text: "x"}, {kind: variable, v: varClientID, text: "iot:ClientId"}, {kind: literal, text: "y"}}},
+		{"${IOT:DOMAINNAME}${aws:sourceip}", true, []token{{kind: variable, v: varDomainName, text: "IOT:DOMAINNAME"}, {kind: variable, v: varSourceIP, text: "aws:sourceip"}}},
+		{"${iot:Certificate.Subject.CommonName}", true, []token{{kind: variable, text: "iot:Certificate.Subject.CommonName", key: "iot:certificate.subject.commonname"}}},
+		{"${*}${?}${$}", true, []token{{kind: literal, text: "*"}, {kind: literal, text: "?"}, {kind: literal, text: "$"}}},
+		{"${*}", false, []token{{kind: literal, text: "${"}, {kind: anyRun}, {kind: literal, text: "}"}}},
+		{"$aws/${", true, []token{{kind: literal, text: "$aws/${"}}},
+		{"a${b*", true, []token{{kind: literal, text: "a${b"}, {kind: anyRun}}},
+		{"${}", true, []token{{kind: variable}}},
 	}
 	for _, tt := range tests {
 		got := parsePattern(tt.src, tt.vars).toks

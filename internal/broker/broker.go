@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -59,6 +60,7 @@ type Broker struct {
 	server   *mqtt.Server
 	versions versions
 	docs     documentCache
+	timers   timers // the sessions' refresh and disconnect timers
 	// recheckMu serialises RecheckCertificates, which rewrites sessions' policies.
 	recheckMu sync.Mutex
 }
@@ -101,6 +103,7 @@ func New(cfg Config) (*Broker, error) {
 		ClientNetReadBufferSize:  readBufferSize,
 	})
 	b := &Broker{cfg: cfg, server: server}
+	b.timers = timers{clock: cfg.Clock, run: b.timerFired}
 	if err := server.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("add broker hook: %w", err)
 	}
@@ -134,8 +137,8 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 	c.Unread(raw)
 	var pace *pacer
 	if b.cfg.OutboundQuotas {
-		pace = &pacer{rate: OutboundThroughput}           // AWS: 512 KiB per second per connection, more delayed
-		s.rate = &rateLimiter{limit: OutboundPublishRate} // AWS: 100 publishes per second per connection
+		pace = &pacer{rate: OutboundThroughput}                     // AWS: 512 KiB per second per connection, more delayed
+		s.traffic().rate = &rateLimiter{limit: OutboundPublishRate} // AWS: 100 publishes per second per connection
 	}
 	s.writer = newConnWriter(c, s, backlogHardLimit, pace)
 	defer s.writer.Close()
@@ -150,7 +153,7 @@ func (b *Broker) ServeConn(c *gateway.Conn) {
 func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	s := newSession(&c.Info)
 	traceID := iotlog.NewTraceID()
-	s.connectTraceID = traceID // the Connect Success event, logged once mochi has the session, shares it
+	s.connectTraceID = uuid.MustParse(traceID) // the Connect Success event, logged once mochi has the session, shares it
 	pk, raw, err := readConnect(c, b.cfg.FirstPacketTimeout)
 	if err != nil {
 		b.trace(s, traceID, "mqtt", "connection closed before a valid CONNECT: "+err.Error(), nil)
@@ -171,7 +174,11 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 
 	s.hasUsername, s.username = pk.Connect.UsernameFlag, string(pk.Connect.Username)
 	s.hasPassword, s.password = pk.Connect.PasswordFlag, bytes.Clone(pk.Connect.Password) // kept for refreshes: never the CONNECT's buffer
-	s.policyCtx = b.policyContext(s, pk.Connect.Clean, pk.Properties.SessionExpiryInterval, pk.Connect.WillFlag)
+	s.persistent = !pk.Connect.Clean
+	if s.Protocol >= 5 {
+		s.persistent = pk.Properties.SessionExpiryInterval > 0
+	}
+	s.lastWill = pk.Connect.WillFlag
 	res, pol, ok := b.authorize(s, traceID)
 	if !ok {
 		refuseConnect(c, s.Protocol, outcome(ConnectRefused, s.Protocol))
@@ -179,7 +186,6 @@ func (b *Broker) admit(c *gateway.Conn) (*Session, []byte) {
 	}
 	s.PrincipalID = res.PrincipalID
 	s.SetPolicy(pol)
-	s.setDocuments(res.PolicyDocuments)
 	s.refreshAfter, s.disconnectAfter = res.RefreshAfter, res.DisconnectAfter
 
 	d := s.Policy().Evaluate(policy.Connect, policy.ClientARN(b.cfg.Region, b.cfg.AccountID, s.ClientID)) // AWS: iot:Connect on client/ID at CONNECT
@@ -210,28 +216,23 @@ func (b *Broker) authorize(s *Session, traceID string) (*customauth.Result, *pol
 		return nil, nil, false
 	}
 	b.steps(s, traceID, res.Steps)
-	docs, texts, err := b.docs.parse(res.PolicyDocuments)
+	docs, err := b.docs.parse(res.PolicyDocuments)
 	if err != nil {
 		b.trace(s, traceID, "response", "the authorizer's answer holds a policy AWS IoT cannot use: "+err.Error(), nil)
 		// AWS (inferred): an unusable policy document makes the authorizer's answer invalid.
 		b.authNError(s, traceID, iotlog.ReasonLambdaExecutionError, "Invalid policy document")
 		return nil, nil, false
 	}
-	res.PolicyDocuments = texts // the same texts, shared with the other connections given them
-	return res, policy.Compile(docs, s.policyCtx), true
+	return res, policy.Compile(docs, b.policyContext(s)), true
 }
 
 // policyContext gathers what conditions and variables may refer to.
-func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, will bool) policy.Context {
+func (b *Broker) policyContext(s *Session) policy.Context {
 	var attrs []string
-	persistent := !clean
-	if s.Protocol >= 5 {
-		persistent = sessionExpiry > 0
-	}
-	if persistent {
+	if s.persistent {
 		attrs = append(attrs, "PersistentConnect") // AWS: iot:ConnectAttributes
 	}
-	if will {
+	if s.lastWill {
 		attrs = append(attrs, "LastWill")
 	}
 	return policy.Context{
@@ -246,11 +247,11 @@ func (b *Broker) policyContext(s *Session, clean bool, sessionExpiry uint32, wil
 
 // documentCache shares parsed policy documents among connections: an authorizer usually
 // returns the same text to many devices (with policy variables), and a parsed document is
-// read-only, so each connection's compiled policy can point at one copy. The texts are
-// shared too: each connection keeps those in force (see Connections).
+// read-only, so each connection's compiled policy can point at one copy, and at one copy of
+// its text (see Connections).
 type documentCache struct {
 	mu sync.Mutex
-	m  map[documentKey]cachedDocument
+	m  map[documentKey]*policy.Document
 }
 
 // documentKey is a document's place in the answer (its name says it) and its text.
@@ -259,41 +260,29 @@ type documentKey struct {
 	text  string
 }
 
-// cachedDocument is a parsed document and its text, the copy the cache's key holds.
-type cachedDocument struct {
-	doc  *policy.Document
-	text string
-}
-
 // maxCachedDocuments bounds the cache; a full cache starts over.
 const maxCachedDocuments = 256
 
-// parse parses the authorizer's policy documents, reusing those parsed before, and returns
-// them with their texts as the cache keeps them, so that connections given the same
-// documents share one copy.
-func (c *documentCache) parse(texts []string) ([]*policy.Document, []string, error) {
+// parse parses the authorizer's policy documents, reusing those parsed before.
+func (c *documentCache) parse(texts []string) ([]*policy.Document, error) {
 	docs := make([]*policy.Document, 0, len(texts))
-	shared := make([]string, 0, len(texts))
 	for i, t := range texts {
-		key := documentKey{i, t}
 		c.mu.Lock()
-		d, ok := c.m[key]
+		d, ok := c.m[documentKey{i, t}]
 		c.mu.Unlock()
 		if !ok {
-			doc, err := policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t))
-			if err != nil {
-				return nil, nil, err
+			var err error
+			if d, err = policy.Parse(fmt.Sprintf("policyDocuments[%d]", i), []byte(t)); err != nil {
+				return nil, err
 			}
-			d = cachedDocument{doc: doc, text: t}
 			c.mu.Lock()
 			if c.m == nil || len(c.m) >= maxCachedDocuments {
-				c.m = make(map[documentKey]cachedDocument)
+				c.m = make(map[documentKey]*policy.Document)
 			}
-			c.m[key] = d
+			c.m[documentKey{i, d.Text()}] = d // the document's copy of the text, not the answer's
 			c.mu.Unlock()
 		}
-		docs = append(docs, d.doc)
-		shared = append(shared, d.text)
+		docs = append(docs, d)
 	}
-	return docs, shared, nil
+	return docs, nil
 }

@@ -67,7 +67,6 @@ func (b *Broker) checkCert(s *Session, traceID string) (*certauth.Result, *polic
 		}
 		return nil, nil, f
 	}
-	s.policyCtx.Variables = res.Variables
 	thing := "none: thing variables are unset (the client ID names no thing attached to this certificate)"
 	if res.Thing != "" {
 		thing = res.Thing
@@ -77,7 +76,9 @@ func (b *Broker) checkCert(s *Session, traceID string) (*certauth.Result, *polic
 		policies = strings.Join(res.PolicyNames, ", ")
 	}
 	b.trace(s, traceID, "certificate", fmt.Sprintf("certificate %s is registered and ACTIVE; policies attached: %s; thing: %s", res.PrincipalID, policies, thing), nil)
-	return res, policy.Compile(res.Documents, s.policyCtx), nil
+	ctx := b.policyContext(s)
+	ctx.Variables = res.Variables
+	return res, policy.Compile(res.Documents, ctx), nil
 }
 
 // RecheckCertificates applies a change of the account's registry to every open connection

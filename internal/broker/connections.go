@@ -40,7 +40,7 @@ func (b *Broker) Connections() []Connection {
 		s.mu.Lock()
 		c := Connection{
 			ConnectionID:    s.ConnectionID,
-			TraceID:         s.connectTraceID,
+			TraceID:         s.connectTraceID.String(),
 			ClientID:        s.ClientID,
 			PrincipalID:     s.PrincipalID,
 			Protocol:        s.Protocol,
@@ -48,7 +48,7 @@ func (b *Broker) Connections() []Connection {
 			Source:          s.Info.Remote.String(),
 			ConnectedAt:     s.connectedAt,
 			RefreshAt:       s.refreshAt,
-			PolicyDocuments: s.documents,
+			PolicyDocuments: s.Policy().Texts(),
 		}
 		if s.disconnectAfter > 0 { // X.509 connections have no disconnect timer
 			c.DisconnectAt = s.connectedAt.Add(s.disconnectAfter)

@@ -83,7 +83,7 @@ func (b *Broker) admitDelivery(s *Session, topic string) bool {
 		b.dropped(s, topic)
 		return false
 	}
-	if s.rate != nil && !s.rate.allow(time.Now()) {
+	if r := s.traffic().rate; r != nil && !r.allow(time.Now()) {
 		b.deliveryFailure(s, topic, reasonThrottled, detailsRate) // AWS: over 100 publishes per second per connection
 		return false
 	}
@@ -109,7 +109,7 @@ const maxCachedDecisions = 256
 // fresh or a denial, not for every message.
 func (s *Session) decide(b *Broker, action, topic string) (policy.Decision, bool) {
 	p := s.Policy()
-	c := &s.decisions
+	c := &s.traffic().decisions
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.policy != p || len(c.m) >= maxCachedDecisions {
@@ -245,7 +245,7 @@ func (h *hook) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
 		return
 	}
 	if s := sessionOf(cl); s != nil {
-		if topic, ok := s.out.sent(&pk); ok { // topic is the outbox's copy
+		if topic, ok := s.traffic().out.sent(&pk); ok { // topic is the outbox's copy
 			h.b.ownEvent(s, iotlog.Event{EventType: iotlog.EventPublishOut, TopicName: topic, Status: iotlog.StatusSuccess})
 		}
 	}

@@ -79,7 +79,7 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if s := sessionOf(cl); s != nil {
 		// The admission's trace (authorizer, signature, invocation, iot:Connect) leads to this event.
-		h.b.event(s, iotlog.Event{TraceID: s.connectTraceID, EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
+		h.b.event(s, iotlog.Event{TraceID: s.connectTraceID.String(), EventType: iotlog.EventConnect, Status: iotlog.StatusSuccess})
 		h.b.lifecycleConnected(s)
 	}
 }
@@ -148,7 +148,7 @@ func (h *hook) readPublish(cl *mqtt.Client, s *Session, pk packets.Packet) (pack
 	s.publishAllowed = h.b.mayPublish(s, &publishIn.TraceID, pk.TopicName, pk.FixedHeader.Retain)
 	if s.publishAllowed {
 		publishIn.Status = iotlog.StatusSuccess
-		publishIn.TopicName = s.inTopic.own(pk.TopicName)
+		publishIn.TopicName = s.traffic().inTopic.own(pk.TopicName)
 		h.b.ownEvent(s, publishIn)
 		return pk, nil
 	}
@@ -325,8 +325,10 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	if s == nil {
 		return
 	}
-	s.stopTimers()
-	h.b.writeFailures(s, s.out.drain())
+	h.b.stopTimers(s)
+	if t := s.flow.Load(); t != nil {
+		h.b.writeFailures(s, t.out.drain())
+	}
 	reason := disconnectReason(s.getCloseReason(), cl.StopCause(), err)
 	msg := "connection ended: " + reason
 	if err != nil {
@@ -359,7 +361,7 @@ func (h *hook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet
 	switch pk.FixedHeader.Type {
 	case packets.Publish:
 		if s := sessionOf(cl); s != nil {
-			h.b.writeFailures(s, s.out.encoding(&pk))
+			h.b.writeFailures(s, s.traffic().out.encoding(&pk))
 		}
 		return pk
 	case packets.Suback, packets.Unsuback:

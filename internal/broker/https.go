@@ -97,8 +97,7 @@ func (b *Broker) httpSession(r *http.Request, conn *gateway.Conn, hc *httpConn) 
 		// request on it.
 		s.ConnectionID = hc.id
 	}
-	s.policyCtx = b.policyContext(s, true, 0, false) // no MQTT session, so no connect attributes
-	return s
+	return s // no MQTT session, so no connect attributes
 }
 
 // authorizeHTTP authenticates one HTTPS request and puts the policy in force in s. hc is the

@@ -6,7 +6,6 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 
-	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/iotlog"
 )
 
@@ -26,49 +25,41 @@ func (b *Broker) startTimers(s *Session, cl *mqtt.Client) {
 	// AWS: the connection is closed disconnectAfterInSeconds after connect, whatever later
 	// refreshes return; the value is fixed at connect.
 	if s.disconnectAfter > 0 { // a certificate connection has no disconnect time
-		b.schedule(s, &s.disconnectTimer, s.disconnectAfter, func() { b.expire(s) })
+		b.timers.set(&s.disconnectTimer, s.connectedAt.Add(s.disconnectAfter), timerDisconnect)
 	}
 	if s.refreshAfter > 0 {
 		b.scheduleRefresh(s, s.refreshAfter)
 	}
 }
 
-// schedule runs f after d on the emulator's clock unless the session ends first. The timer
-// takes *slot, one of the session's timers, and stops the one it replaces: a refresh re-arms
-// the refresh timer for as long as the connection lasts, and a connection keeps no timer
-// that has done its work.
-func (b *Broker) schedule(s *Session, slot *clock.Timer, d time.Duration, f func()) {
-	t := b.cfg.Clock.AfterFunc(d, f)
-	s.mu.Lock()
-	prev := *slot
-	*slot = t
-	s.mu.Unlock()
-	if prev != nil {
-		prev.Stop()
-	}
-}
-
 // stopTimers cancels the pending timers of a session that ended.
-func (s *Session) stopTimers() {
+func (b *Broker) stopTimers(s *Session) {
+	b.timers.stop(&s.disconnectTimer, &s.refreshTimer)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range [...]clock.Timer{s.disconnectTimer, s.refreshTimer} {
-		if t != nil {
-			t.Stop()
-		}
-	}
-	s.disconnectTimer, s.refreshTimer, s.client = nil, nil, nil
+	s.client = nil
+	s.mu.Unlock()
 }
 
-// scheduleRefresh arms the next refresh, refreshAfterInSeconds from now.
+// scheduleRefresh arms the next refresh, refreshAfterInSeconds from now. It replaces the
+// refresh timer, or the wait of a refresh delayed on an idle connection.
 func (b *Broker) scheduleRefresh(s *Session, d time.Duration) {
-	armed := b.cfg.Clock.Now()
+	at := b.cfg.Clock.Now().Add(d)
 	s.mu.Lock()
-	s.refreshAt = armed.Add(d)
+	s.refreshAfter, s.refreshAt = d, at
 	s.mu.Unlock()
-	b.schedule(s, &s.refreshTimer, d, func() {
+	b.timers.set(&s.refreshTimer, at, timerRefresh)
+}
+
+// timerFired runs a session's timer that fell due: the disconnect, a refresh, or the end of
+// the wait of a refresh delayed on an idle connection.
+func (b *Broker) timerFired(e *timerEntry, what timerKind, at time.Time) {
+	s := e.s
+	switch what {
+	case timerDisconnect:
+		b.expire(s)
+	case timerRefresh:
 		s.mu.Lock()
-		idle := !s.lastPacket.After(armed)
+		idle := !s.lastPacket.After(at.Add(-s.refreshAfter)) // no packet since the refresh was armed
 		if idle {
 			s.refreshDue = true
 		}
@@ -78,12 +69,12 @@ func (b *Broker) scheduleRefresh(s *Session, d time.Duration) {
 			return
 		}
 		b.trace(s, iotlog.NewTraceID(), "refresh", "refresh due, but the connection is idle: it happens at the next packet or within 5 minutes", nil)
-		b.schedule(s, &s.refreshTimer, idleRefreshDelay, func() {
-			if s.takeRefreshDue() {
-				b.refresh(s, "refresh delayed 5 minutes on an idle connection")
-			}
-		})
-	})
+		b.timers.set(&s.refreshTimer, b.cfg.Clock.Now().Add(idleRefreshDelay), timerIdleRefresh)
+	case timerIdleRefresh:
+		if s.takeRefreshDue() {
+			b.refresh(s, "refresh delayed 5 minutes on an idle connection")
+		}
+	}
 }
 
 // touch records a packet from the client; it returns true when a refresh is due now.
@@ -116,7 +107,6 @@ func (b *Broker) refresh(s *Session, why string) {
 		return
 	}
 	s.SetPolicy(pol)
-	s.setDocuments(res.PolicyDocuments)
 	s.mu.Lock()
 	s.refreshAt = time.Time{} // until scheduleRefresh arms the next one, if the answer asks for it
 	s.mu.Unlock()

@@ -111,6 +111,8 @@ func (rc *rawClient) send(t *testing.T, pk packets.Packet) {
 		err = pk.SubscribeEncode(&buf)
 	case packets.Unsubscribe:
 		err = pk.UnsubscribeEncode(&buf)
+	case packets.Pingreq:
+		err = pk.PingreqEncode(&buf)
 	default:
 		t.Fatalf("cannot send packet type %d", pk.FixedHeader.Type)
 	}

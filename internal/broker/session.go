@@ -7,10 +7,10 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/google/uuid"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/iotemu/iotemu/emulator/clock"
 	"github.com/iotemu/iotemu/emulator/customauth"
 	"github.com/iotemu/iotemu/emulator/iotlog"
 	"github.com/iotemu/iotemu/emulator/policy"
@@ -24,56 +24,78 @@ type Session struct {
 	Info         *gateway.ConnInfo // what the gateway learned; for MQTT, the gateway.Conn's own
 	ClientID     string
 	PrincipalID  string
-	Protocol     byte   // 3 or 4 for MQTT 3.x, 5 for MQTT 5
-	HTTPS        bool   // an HTTPS publish request: its events say protocol HTTP
 	sourceIP     string // Info.Remote's address as events write it, formatted once
 	version      int64  // lifecycle events' versionNumber
 
-	policy atomic.Pointer[policy.Policy]
+	Protocol byte // 3 or 4 for MQTT 3.x, 5 for MQTT 5
+	HTTPS    bool // an HTTPS publish request: its events say protocol HTTP
 
-	// What a refresh needs to ask the authorizer again (see authRequest), and when.
-	username                 string
-	password                 []byte
+	// What a refresh needs to ask the authorizer again (see authRequest) and compile its
+	// policies (see Broker.policyContext), besides username and password below.
 	hasUsername, hasPassword bool
-	policyCtx                policy.Context
-	refreshAfter             time.Duration
-	disconnectAfter          time.Duration
-
-	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
-	inTopic lastTopic
+	persistent, lastWill     bool // iot:ConnectAttributes
 
 	// publishAllowed carries OnPacketRead's verdict on a PUBLISH to OnACLCheck(write=true),
 	// which mochi calls next on the same goroutine for the same packet.
 	publishAllowed bool
 
-	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event.
-	connectTraceID string
-
-	// The connection's writer (nil for HTTPS), its publish rate when AWS's quotas are
-	// emulated, the policy decisions in force and the deliveries being written.
-	writer    *connWriter
-	rate      *rateLimiter
-	decisions decisionCache
-	out       outbox
+	refreshDue  bool // guarded by mu: a refresh fell due while the connection was idle
+	refreshIdle bool // guarded by the broker's timers' lock: refreshTimer waits on an idle connection
 
 	// heldPacketID is the packet identifier of the SUBSCRIBE or UNSUBSCRIBE mochi is
 	// processing (see holdPacketID); only the connection's read goroutine uses it.
 	heldPacketID uint16
 
-	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
-	pendingSubs atomic.Pointer[[]subVerdict]
+	username string
+	password []byte
+
+	policy atomic.Pointer[policy.Policy]
+
+	// The authorizer's refresh interval (the one in force: each refresh may change it) and
+	// disconnect time.
+	refreshAfter, disconnectAfter time.Duration
+
+	// connectTraceID is the traceId of the CONNECT's decisions and of its Connect event: 16
+	// bytes rather than a 36-byte string that only the session would keep.
+	connectTraceID uuid.UUID
+
+	// The connection's writer (nil for HTTPS), and what its messages need (see traffic).
+	writer *connWriter
+	flow   atomic.Pointer[traffic]
 
 	mu          sync.Mutex
 	closeReason string       // AWS disconnect reason when the emulator closed the connection
 	client      *mqtt.Client // set once the session is established
 	lastPacket  time.Time    // on the emulator's clock: the last packet from the client
-	refreshDue  bool         // a refresh fell due while the connection was idle
 	connectedAt time.Time    // on the emulator's clock: when the timers were armed
 	refreshAt   time.Time    // on the emulator's clock: when the next refresh falls due
-	documents   []string     // the policy documents in force, as the authorizer returned them
+
 	// The disconnect timer, and the refresh timer (or the wait of a refresh delayed on an
-	// idle connection); both stopped at disconnect.
-	disconnectTimer, refreshTimer clock.Timer
+	// idle connection), in the broker's timers; both stopped at disconnect.
+	disconnectTimer, refreshTimer timerEntry
+}
+
+// traffic is what a session keeps once messages flow. A connection that stays idle never
+// makes it.
+type traffic struct {
+	decisions decisionCache // the policy decisions in force
+	out       outbox        // the deliveries being written
+	rate      *rateLimiter  // the publish rate, when AWS's quotas are emulated
+
+	// inTopic copies the topics of accepted PUBLISHes for their events (read goroutine only).
+	inTopic lastTopic
+
+	// pendingSubs holds the verdicts of the SUBSCRIBE mochi is processing, in filter order.
+	pendingSubs atomic.Pointer[[]subVerdict]
+}
+
+// traffic returns the session's traffic state, made when first needed.
+func (s *Session) traffic() *traffic {
+	if t := s.flow.Load(); t != nil {
+		return t
+	}
+	s.flow.CompareAndSwap(nil, new(traffic))
+	return s.flow.Load()
 }
 
 type subVerdict struct {
@@ -88,13 +110,6 @@ func (s *Session) Policy() *policy.Policy { return s.policy.Load() }
 // SetPolicy replaces the policy in force, at once, for every later check.
 func (s *Session) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
 
-// setDocuments records the texts of the policy documents in force, for Connections.
-func (s *Session) setDocuments(docs []string) {
-	s.mu.Lock()
-	s.documents = docs
-	s.mu.Unlock()
-}
-
 // subVerdict returns the verdict recorded for a filter of the SUBSCRIBE mochi is processing,
 // when filter is one of them; ok is false for a delivery.
 //
@@ -104,7 +119,11 @@ func (s *Session) setDocuments(docs []string) {
 // allocates, and mochi passes that very string to OnACLCheck. A delivery's topic comes from the
 // PUBLISH and can never be that allocation, so the comparison is of addresses, not spellings.
 func (s *Session) subVerdict(topic string) (allowed, ok bool) {
-	p := s.pendingSubs.Load()
+	t := s.flow.Load()
+	if t == nil {
+		return false, false
+	}
+	p := t.pendingSubs.Load()
 	if p == nil || len(topic) == 0 {
 		return false, false
 	}
@@ -120,10 +139,10 @@ func (s *Session) subVerdict(topic string) (allowed, ok bool) {
 // the previous one.
 func (s *Session) setPendingSubs(v []subVerdict) []subVerdict {
 	var prev *[]subVerdict
-	if v == nil {
-		prev = s.pendingSubs.Swap(nil)
-	} else {
-		prev = s.pendingSubs.Swap(&v)
+	if v != nil {
+		prev = s.traffic().pendingSubs.Swap(&v)
+	} else if t := s.flow.Load(); t != nil {
+		prev = t.pendingSubs.Swap(nil)
 	}
 	if prev == nil {
 		return nil
@@ -200,5 +219,8 @@ func (s *Session) authRequest() customauth.Request {
 // newSession starts the session of a connection (or of an HTTPS request). Its connection ID is
 // a UUID made as trace IDs are, without a system call.
 func newSession(info *gateway.ConnInfo) *Session {
-	return &Session{ConnectionID: iotlog.NewTraceID(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
+	s := &Session{ConnectionID: iotlog.NewTraceID(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
+	s.disconnectTimer = timerEntry{s: s, index: -1}
+	s.refreshTimer = timerEntry{s: s, index: -1}
+	return s
 }

@@ -28,20 +28,20 @@ type connWriter struct {
 	*gateway.Conn
 	s *Session
 
-	hardLimit int
-	pace      *pacer // nil: write as fast as the socket takes the bytes
+	pace *pacer // nil: write as fast as the socket takes the bytes
 
-	backlog atomic.Int64 // bytes accepted and not yet written
+	backlog   atomic.Int64 // bytes accepted and not yet written
+	hardLimit int32        // see Write
 
 	mu       sync.Mutex
-	buf      []byte    // bytes accepted and not yet handed to the socket
 	writing  bool      // a drain runs
+	closing  bool      // Close was called while a drain ran
+	buf      []byte    // bytes accepted and not yet handed to the socket
 	err      error     // the first write error: later writes fail with it
 	deadline time.Time // the write deadline mochi set (its keep-alive deadline)
-	closing  bool      // Close was called while a drain ran
 }
 
-func newConnWriter(c *gateway.Conn, s *Session, hardLimit int, pace *pacer) *connWriter {
+func newConnWriter(c *gateway.Conn, s *Session, hardLimit int32, pace *pacer) *connWriter {
 	return &connWriter{Conn: c, s: s, hardLimit: hardLimit, pace: pace}
 }
 
@@ -52,7 +52,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.pending()+len(p) > w.hardLimit {
+	if w.pending()+len(p) > int(w.hardLimit) {
 		// A drain runs (the backlog is not empty): end its write now; it closes
 		// the connection once it returns.
 		w.err, w.closing, w.deadline = errBacklogExceeded, true, time.Now()

@@ -29,6 +29,7 @@ type Listener struct {
 	max    int
 	name   string
 	logger *slog.Logger
+	start  time.Time // Conn.admitted counts from it
 
 	mu       sync.Mutex
 	pending  *list.List    // of *Conn, oldest first
@@ -80,7 +81,7 @@ func Wrap(ln net.Listener, max int, name string, logger *slog.Logger) *Listener 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{Listener: ln, Grace: DefaultGrace, max: max, name: name, logger: logger, pending: list.New(), changed: make(chan struct{}, 1), closed: make(chan struct{})}
+	return &Listener{Listener: ln, Grace: DefaultGrace, max: max, name: name, logger: logger, start: time.Now(), pending: list.New(), changed: make(chan struct{}, 1), closed: make(chan struct{})}
 }
 
 // Accept waits for room (see the package doc) and for a connection, and admits it as
@@ -175,13 +176,13 @@ func (l *Listener) roomLocked(now time.Time) time.Duration {
 			return 0
 		}
 	}
-	return max(front.Value.(*Conn).admitted.Add(l.Grace).Sub(now), 0)
+	return max(front.Value.(*Conn).admittedAt().Add(l.Grace).Sub(now), 0)
 }
 
 // admit makes c pending, closing another to make room when max are pending.
 func (l *Listener) admit(c net.Conn) *Conn {
 	now := time.Now()
-	pc := &Conn{Conn: c, l: l, admitted: now}
+	pc := &Conn{Conn: c, l: l, admitted: now.Sub(l.start)}
 	l.mu.Lock()
 	var victim *Conn
 	if l.pending.Len() >= l.max {
@@ -220,7 +221,7 @@ func (l *Listener) victimLocked(graceEnd time.Time) *Conn {
 			break
 		}
 	}
-	if front := l.pending.Front(); e == nil && front != nil && !front.Value.(*Conn).admitted.After(graceEnd) {
+	if front := l.pending.Front(); e == nil && front != nil && !front.Value.(*Conn).admittedAt().After(graceEnd) {
 		e = front
 	}
 	if e == nil {
@@ -242,8 +243,11 @@ type Conn struct {
 	l        *Listener
 	elem     *list.Element // in l.pending; nil once authenticated, shed or closed
 	idle     bool          // guarded by l.mu
-	admitted time.Time
+	admitted time.Duration // since l.start, on the monotonic clock: a time.Time is three times larger
 }
+
+// admittedAt returns when the connection was admitted.
+func (c *Conn) admittedAt() time.Time { return c.l.start.Add(c.admitted) }
 
 // SetIdle says whether the connection waits for its client with nothing in progress (an HTTP
 // keep-alive connection between requests): idle connections are shed first.

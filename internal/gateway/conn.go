@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,10 +17,9 @@ import (
 type ConnInfo struct {
 	Role        Role
 	ServerName  string   // SNI as sent; "" when the client sent none
-	OfferedALPN []string // protocols the client offered
+	OfferedALPN []string // protocols the client offered; read-only: connections may share it
 	ALPN        string   // protocol agreed; "" when none
 	Remote      netip.AddrPort
-	ClientCerts int // number of certificates the client presented
 	// Certificates is the chain the client presented, its own certificate first; only the
 	// X.509 roles ask for one. The gateway does not verify it: the account's registry does.
 	Certificates []*x509.Certificate
@@ -43,7 +43,7 @@ type Conn struct {
 	Info ConnInfo
 
 	mu     sync.Mutex
-	unread io.Reader // bytes pushed back by Unread, read before the socket
+	unread *bytes.Reader // bytes pushed back by Unread, read before the socket
 	value  any
 
 	// pending is the accepted socket's place among the role's connections that have not
@@ -104,9 +104,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 func (c *Conn) Unread(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.unread != nil {
-		c.unread = io.MultiReader(bytes.NewReader(b), c.unread)
-		return
+	if c.unread != nil && c.unread.Len() > 0 {
+		rest, _ := io.ReadAll(c.unread) // a bytes.Reader fails never
+		b = slices.Concat(b, rest)
 	}
 	c.unread = bytes.NewReader(b)
 }

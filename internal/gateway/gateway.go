@@ -298,7 +298,6 @@ func (g *Gateway) serve(role Role, raw net.Conn) *Conn {
 	_ = raw.SetDeadline(time.Time{})
 	state := tlsConn.ConnectionState()
 	info.ALPN = state.NegotiatedProtocol
-	info.ClientCerts = len(state.PeerCertificates)
 	info.Certificates = state.PeerCertificates
 	c := &Conn{Conn: tlsConn, Info: info}
 	c.pending, _ = raw.(*connlimit.Conn)
@@ -351,12 +350,28 @@ func needsClientCert(info ConnInfo) bool {
 	return slices.Contains(info.OfferedALPN, ALPNMQTTX509) || slices.Contains(info.OfferedALPN, ALPNHTTPX509) // AWS: x-amzn-*-ca ALPN means X.509 authentication
 }
 
+// singleOffers are the offers of one protocol the gateway knows, which most devices make.
+var singleOffers = [...][]string{{ALPNMQTT}, {ALPNMQTTX509}, {ALPNHTTPX509}, {ALPNHTTP11}}
+
+// offeredALPN returns the protocols a client offered as ConnInfo keeps them: a copy, or for
+// an offer of one protocol the gateway knows, a list every connection shares.
+func offeredALPN(protos []string) []string {
+	if len(protos) == 1 {
+		for _, offer := range singleOffers {
+			if offer[0] == protos[0] {
+				return offer
+			}
+		}
+	}
+	return slices.Clone(protos)
+}
+
 func (g *Gateway) tlsConfig(info *ConnInfo) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			info.ServerName = hello.ServerName
-			info.OfferedALPN = slices.Clone(hello.SupportedProtos)
+			info.OfferedALPN = offeredALPN(hello.SupportedProtos)
 			if needsClientCert(*info) {
 				return g.helloTLSClientCert, nil
 			}
