@@ -270,30 +270,26 @@ func (f *fuzzWriter) check(t *testing.T) {
 		t.Fatalf("none of the %d lines written is kept", len(f.lines))
 	}
 	if len(traces) > 0 {
-		conn := traces[len(traces)-1].ConnectionID
-		var want []Trace
-		for _, tr := range traces {
-			if tr.ConnectionID == conn {
-				want = append(want, tr)
-			}
-		}
-		if got := f.m.TracesFor(conn); !sameRecords(got, want) {
-			t.Fatalf("TracesFor(%q) gave %d traces, want %d", conn, len(got), len(want))
+		checkSelection(t, "TracesFor", traces, func(tr Trace) string { return tr.ConnectionID }, f.m.TracesFor)
+	}
+	if len(lines) > 0 && lines[len(lines)-1].RequestID != "" {
+		checkSelection(t, "FunctionLines", lines, func(l FunctionLine) string { return l.RequestID }, f.m.FunctionLines)
+	}
+}
+
+// checkSelection checks that read, given the key of the last of kept, returns the records of
+// kept with that key, in order.
+func checkSelection[T any](t *testing.T, name string, kept []T, key func(T) string, read func(string) []T) {
+	t.Helper()
+	k := key(kept[len(kept)-1])
+	var want []T
+	for _, r := range kept {
+		if key(r) == k {
+			want = append(want, r)
 		}
 	}
-	if len(lines) > 0 {
-		id := lines[len(lines)-1].RequestID
-		var want []FunctionLine
-		for _, l := range lines {
-			if l.RequestID == id {
-				want = append(want, l)
-			}
-		}
-		if id != "" {
-			if got := f.m.FunctionLines(id); !sameRecords(got, want) {
-				t.Fatalf("FunctionLines(%q) gave %d lines, want %d", id, len(got), len(want))
-			}
-		}
+	if got := read(k); !sameRecords(got, want) {
+		t.Fatalf("%s(%q) gave %d records, want %d", name, k, len(got), len(want))
 	}
 }
 
