@@ -1,25 +1,25 @@
 package clock
 
 import (
-	"container/heap"
 	"sync"
 	"time"
+
+	"github.com/iotemu/iotemu/internal/timeheap"
 )
 
-// queue holds timers in order of due time; Virtual and Adjustable share it.
+// queue holds timers in order of due time, timers due at the same time in order of creation;
+// Virtual and Adjustable share it.
 type queue struct {
 	mu     sync.Mutex
-	timers timerHeap
-	seq    uint64
+	timers timeheap.Heap[timer, *timer]
 }
 
 // add schedules f at at and returns its timer.
 func (q *queue) add(at time.Time, f func()) *timer {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.seq++
-	t := &timer{q: q, at: at, seq: q.seq, f: f, index: -1}
-	heap.Push(&q.timers, t)
+	t := &timer{q: q, f: f}
+	q.timers.Add(t, at)
 	return t
 }
 
@@ -27,27 +27,25 @@ func (q *queue) add(at time.Time, f func()) *timer {
 func (q *queue) popDue(now time.Time) (*timer, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.timers) == 0 || q.timers[0].at.After(now) {
-		return nil, false
-	}
-	return heap.Pop(&q.timers).(*timer), true
+	return q.timers.PopDue(now)
 }
 
 // next returns the due time of the earliest timer.
 func (q *queue) next() (time.Time, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.timers) == 0 {
+	t, ok := q.timers.Next()
+	if !ok {
 		return time.Time{}, false
 	}
-	return q.timers[0].at, true
+	return t.At(), true
 }
 
 // Pending returns how many timers are waiting.
 func (q *queue) Pending() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.timers)
+	return q.timers.Len()
 }
 
 // runAll runs each timer due at or before now(), in order of due time, waiting for each call;
@@ -58,7 +56,7 @@ func (q *queue) runAll(now func() time.Time, at func(time.Time)) {
 		if !ok {
 			return
 		}
-		at(t.at)
+		at(t.At())
 		done := make(chan struct{})
 		go func() { // AfterFunc's contract: f runs in its own goroutine
 			defer close(done)
@@ -69,11 +67,9 @@ func (q *queue) runAll(now func() time.Time, at func(time.Time)) {
 }
 
 type timer struct {
-	q     *queue
-	at    time.Time
-	seq   uint64 // ties broken in order of creation
-	f     func()
-	index int // in the heap; -1 when not scheduled
+	timeheap.Entry
+	q *queue
+	f func()
 }
 
 // Stop prevents the call if it has not happened yet and reports whether it did so.
@@ -81,36 +77,5 @@ func (t *timer) Stop() bool {
 	q := t.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if t.index < 0 {
-		return false
-	}
-	heap.Remove(&q.timers, t.index)
-	return true
-}
-
-type timerHeap []*timer
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	if h[i].at.Equal(h[j].at) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].at.Before(h[j].at)
-}
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*timer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	t.index = -1
-	*h = old[:len(old)-1]
-	return t
+	return q.timers.Remove(t)
 }

@@ -220,7 +220,7 @@ func (s *Session) authRequest() customauth.Request {
 // a UUID made as trace IDs are, without a system call.
 func newSession(info *gateway.ConnInfo) *Session {
 	s := &Session{ConnectionID: iotlog.NewTraceID(), Info: info, sourceIP: info.Remote.Addr().Unmap().String()}
-	s.disconnectTimer = timerEntry{s: s, index: -1}
-	s.refreshTimer = timerEntry{s: s, index: -1}
+	s.disconnectTimer = timerEntry{s: s}
+	s.refreshTimer = timerEntry{s: s}
 	return s
 }

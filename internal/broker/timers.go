@@ -1,11 +1,11 @@
 package broker
 
 import (
-	"container/heap"
 	"sync"
 	"time"
 
 	"github.com/iotemu/iotemu/emulator/clock"
+	"github.com/iotemu/iotemu/internal/timeheap"
 )
 
 // timers holds the sessions' refresh and disconnect timers in order of due time and keeps
@@ -21,9 +21,8 @@ type timers struct {
 	run   func(e *timerEntry, what timerKind, at time.Time) // called for each entry that falls due, with what and when it was set for
 
 	mu      sync.Mutex
-	heap    timerHeap
-	seq     uint32      // entries due at the same time run in the order they were set
-	armed   clock.Timer // the clock timer for heap[0], nil when none is armed
+	heap    timeheap.Heap[timerEntry, *timerEntry] // entries due at the same time run in the order they were set
+	armed   clock.Timer                            // the clock timer for the earliest entry, nil when none is armed
 	armedAt time.Time
 	gen     uint64 // counts the clock timers armed; a stopped one that runs anyway sees another
 }
@@ -40,25 +39,18 @@ const (
 // timerEntry is one timer of a session: its disconnectTimer (timerDisconnect) or its
 // refreshTimer (timerRefresh, or timerIdleRefresh when the session's refreshIdle says so).
 type timerEntry struct {
-	s     *Session
-	at    time.Time // on the emulator's clock
-	seq   uint32    // compared as a serial number: it may wrap
-	index int32     // in the heap; -1 when not set
+	timeheap.Entry // due on the emulator's clock
+	s              *Session
 }
 
 // set arms e to fall due at at, for what, replacing what it was armed for.
 func (t *timers) set(e *timerEntry, at time.Time, what timerKind) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e.index >= 0 {
-		heap.Remove(&t.heap, int(e.index))
-	}
-	t.seq++
-	e.at, e.seq = at, t.seq
 	if e == &e.s.refreshTimer {
 		e.s.refreshIdle = what == timerIdleRefresh
 	}
-	heap.Push(&t.heap, e)
+	t.heap.Add(e, at)
 	t.arm()
 }
 
@@ -78,28 +70,27 @@ func (t *timers) stop(entries ...*timerEntry) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range entries {
-		if e.index >= 0 {
-			heap.Remove(&t.heap, int(e.index))
-		}
+		t.heap.Remove(e)
 	}
 	t.arm()
 }
 
 // arm points the clock timer at the earliest entry. t.mu is held.
 func (t *timers) arm() {
-	if len(t.heap) > 0 && t.armed != nil && t.armedAt.Equal(t.heap[0].at) {
+	first, ok := t.heap.Next()
+	if ok && t.armed != nil && t.armedAt.Equal(first.At()) {
 		return
 	}
 	if t.armed != nil {
 		t.armed.Stop()
 		t.armed = nil
 	}
-	if len(t.heap) == 0 {
+	if !ok {
 		return
 	}
 	t.gen++
 	gen := t.gen
-	t.armedAt = t.heap[0].at
+	t.armedAt = first.At()
 	t.armed = t.clock.AfterFunc(t.armedAt.Sub(t.clock.Now()), func() { t.fire(gen) })
 }
 
@@ -112,44 +103,15 @@ func (t *timers) fire(gen uint64) {
 		return
 	}
 	t.armed = nil
-	var due *timerEntry
 	var what timerKind // as set: a refresh may set the entry again as it runs
 	var at time.Time
-	if len(t.heap) > 0 && !t.heap[0].at.After(t.clock.Now()) {
-		due = heap.Pop(&t.heap).(*timerEntry)
-		what, at = due.kind(), due.at
+	due, ok := t.heap.PopDue(t.clock.Now())
+	if ok {
+		what, at = due.kind(), due.At()
 	}
 	t.arm()
 	t.mu.Unlock()
-	if due != nil {
+	if ok {
 		t.run(due, what, at)
 	}
-}
-
-// timerHeap orders entries by due time, then by the order they were set.
-type timerHeap []*timerEntry
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	if h[i].at.Equal(h[j].at) {
-		return int32(h[i].seq-h[j].seq) < 0
-	}
-	return h[i].at.Before(h[j].at)
-}
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = int32(i), int32(j)
-}
-func (h *timerHeap) Push(x any) {
-	e := x.(*timerEntry)
-	e.index = int32(len(*h))
-	*h = append(*h, e)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	e.index = -1
-	*h = old[:len(old)-1]
-	return e
 }
